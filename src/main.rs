@@ -1,3 +1,31 @@
-fn main() {
-    println!("Hello, world!");
+use std::process::ExitCode;
+
+use clap::Parser;
+
+use otelpki::cli::{Cli, Command, Issue};
+use otelpki::issue;
+
+/// Exit codes (DESIGN §2): 0 ok, 1 a check found a problem, 2 usage or input error.
+const EXIT_ERROR: u8 = 2;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(&cli) {
+        Ok(code) => code,
+        Err(err) => {
+            eprintln!("error: {err:#}");
+            ExitCode::from(EXIT_ERROR)
+        }
+    }
+}
+
+fn run(cli: &Cli) -> anyhow::Result<ExitCode> {
+    let dir = cli.dir.as_path();
+    match &cli.command {
+        Command::Init(args) => issue::init(dir, args)?,
+        Command::InitCa(args) => issue::init_ca(dir, args)?,
+        Command::Issue(Issue::Server(args)) => issue::server(dir, args)?,
+        Command::Issue(Issue::Client(args)) => issue::client(dir, args)?,
+    }
+    Ok(ExitCode::SUCCESS)
 }

@@ -1,0 +1,505 @@
+//! `init`, `init-ca`, `issue server`, `issue client`: load and check the issuer, build a
+//! `Spec` (validity clamped to the CA), sign with the profile of `profile.rs`, hand the files
+//! to `store.rs`, and say what was written, where, and until when.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result, bail};
+use rcgen::{Issuer, KeyPair};
+use time::OffsetDateTime;
+use time::macros::format_description;
+
+use crate::cli::{ClientArgs, InitArgs, InitCaArgs, LeafArgs, ServerArgs};
+use crate::key::{ED25519_WARNING, KeyType};
+use crate::profile::{self, Role, Spec};
+use crate::read;
+use crate::san::San;
+use crate::store::{self, AlreadyExists, Output};
+
+/// A CA ready to sign: checked to be a CA, valid now, and matching its key.
+pub struct Ca {
+    pub issuer: Issuer<'static, KeyPair>,
+    pub cn: String,
+    pub not_after: OffsetDateTime,
+    pub key_type: Option<KeyType>,
+}
+
+/// A freshly signed certificate and its new key, as PEM.
+pub struct Signed {
+    pub cert_pem: String,
+    pub key_pem: String,
+}
+
+/// Loads the CA from `cert` and `key`, refusing anything that cannot sign valid certificates.
+pub fn load_ca(cert: &Path, key: &Path, now: OffsetDateTime) -> Result<Ca> {
+    let der = read::certificate(cert)?;
+    let x509 = read::parse_cert(&der)?;
+    let is_ca = x509
+        .basic_constraints()
+        .ok()
+        .flatten()
+        .is_some_and(|bc| bc.value.ca);
+    if !is_ca {
+        bail!(
+            "`{}` is not a CA certificate (its basicConstraints lack CA:TRUE); pass a CA with \
+             --ca-cert, or create one with `otelpki init-ca`",
+            cert.display()
+        );
+    }
+    if let Ok(Some(ku)) = x509.key_usage() {
+        if !ku.value.key_cert_sign() {
+            bail!(
+                "`{}` may not sign certificates (its keyUsage lacks keyCertSign); use a CA that may",
+                cert.display()
+            );
+        }
+    }
+    let not_before = time_of(x509.validity().not_before.timestamp())?;
+    let not_after = time_of(x509.validity().not_after.timestamp())?;
+    if not_after <= now {
+        bail!(
+            "the CA `{}` expired on {}; create a new one with `otelpki init-ca --force` and \
+             re-issue every certificate",
+            cert.display(),
+            date(not_after)
+        );
+    }
+    if not_before > now {
+        bail!(
+            "the CA `{}` is not valid until {}; check this machine's clock",
+            cert.display(),
+            date(not_before)
+        );
+    }
+    let key_pair = read::key_pair(key)?;
+    if key_pair.public_key_raw() != x509.public_key().subject_public_key.data.as_ref() {
+        bail!(
+            "the key `{}` does not belong to the CA certificate `{}`; pass the matching pair \
+             (--ca-cert and --ca-key)",
+            key.display(),
+            cert.display()
+        );
+    }
+    let cn = x509
+        .subject()
+        .iter_common_name()
+        .next()
+        .and_then(|cn| cn.as_str().ok())
+        .unwrap_or("")
+        .to_string();
+    let key_type = KeyType::of_spki(x509.public_key());
+    let issuer = Issuer::from_ca_cert_der(&der, key_pair)
+        .with_context(|| format!("cannot use `{}` as an issuer", cert.display()))?;
+    Ok(Ca {
+        issuer,
+        cn,
+        not_after,
+        key_type,
+    })
+}
+
+fn time_of(unix: i64) -> Result<OffsetDateTime> {
+    OffsetDateTime::from_unix_timestamp(unix).context("certificate date out of range")
+}
+
+/// A date as people read it: 2027-11-25.
+pub fn date(t: OffsetDateTime) -> String {
+    t.format(format_description!("[year]-[month]-[day]"))
+        .unwrap_or_else(|_| t.to_string())
+}
+
+/// Self-signs a CA certificate for `spec` with a new key.
+pub fn make_ca(spec: &Spec, key: KeyPair) -> Result<(Signed, Issuer<'static, KeyPair>)> {
+    let params = profile::params(Role::Ca, spec);
+    let cert = params
+        .self_signed(&key)
+        .context("cannot sign the CA certificate")?;
+    let signed = Signed {
+        cert_pem: cert.pem(),
+        key_pem: key.serialize_pem(),
+    };
+    Ok((signed, Issuer::new(params, key)))
+}
+
+/// Signs a leaf of `role` for `spec` and `key` with `issuer`.
+pub fn make_leaf(
+    role: Role,
+    spec: &Spec,
+    key: &KeyPair,
+    issuer: &Issuer<'_, KeyPair>,
+) -> Result<Signed> {
+    let cert = profile::params(role, spec)
+        .signed_by(key, issuer)
+        .context("cannot sign the certificate")?;
+    Ok(Signed {
+        cert_pem: cert.pem(),
+        key_pem: key.serialize_pem(),
+    })
+}
+
+/// A leaf never outlives its CA: a longer request ends at the CA's notAfter, with a warning.
+pub fn clamp_to_ca(not_after: OffsetDateTime, ca: &Ca) -> OffsetDateTime {
+    if not_after > ca.not_after {
+        eprintln!(
+            "warning: the certificate would outlive its CA \"{}\"; it expires with the CA on {}",
+            ca.cn,
+            date(ca.not_after)
+        );
+        ca.not_after
+    } else {
+        not_after
+    }
+}
+
+/// A file stem given with --name (or a client CN in `init`): a plain file name, not `ca`.
+pub fn file_stem(name: &str) -> Result<&str> {
+    let ok = !name.is_empty()
+        && name.len() <= 64
+        && !name.starts_with('.')
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "._-".contains(c));
+    if !ok {
+        bail!(
+            "`{name}` cannot be a file name; use letters, digits, '.', '_' and '-' (e.g. --name gateway)"
+        );
+    }
+    if name == "ca" {
+        bail!("the name `ca` is the CA's own files; choose another --name");
+    }
+    Ok(name)
+}
+
+fn pair_paths(dir: &Path, stem: &str) -> (PathBuf, PathBuf) {
+    (
+        dir.join(format!("{stem}.crt")),
+        dir.join(format!("{stem}.key")),
+    )
+}
+
+/// The pair's outputs, key first (see `store::publish`).
+fn pair_outputs(dir: &Path, stem: &str, signed: &Signed) -> Vec<Output> {
+    let (crt, key) = pair_paths(dir, stem);
+    vec![
+        Output::key(key, signed.key_pem.clone()),
+        Output::public(crt, signed.cert_pem.clone()),
+    ]
+}
+
+/// Adds the way out to an "already exists" error.
+fn with_hint(err: anyhow::Error, hint: &str) -> anyhow::Error {
+    if let Some(exists) = err.downcast_ref::<AlreadyExists>() {
+        anyhow::anyhow!("{exists}; {hint}")
+    } else {
+        err
+    }
+}
+
+fn write(outputs: &[Output], force: bool, dir: &Path, hint: &str) -> Result<()> {
+    store::refuse_existing(outputs, force).map_err(|e| with_hint(e, hint))?;
+    store::ensure_dir(dir)?;
+    store::publish(outputs, force).map_err(|e| with_hint(e, hint))
+}
+
+fn warn_key_type(kt: KeyType) {
+    if kt == KeyType::Ed25519 {
+        eprintln!("{ED25519_WARNING}");
+    }
+}
+
+fn ca_spec(
+    cn: &str,
+    org: Option<&str>,
+    days: u32,
+    key_type: KeyType,
+    now: OffsetDateTime,
+) -> Result<Spec> {
+    let (not_before, not_after) = profile::validity(now, days);
+    Ok(Spec {
+        cn: cn.to_string(),
+        org: org.map(str::to_string),
+        sans: Vec::new(),
+        not_before,
+        not_after,
+        serial: profile::random_serial()?,
+        key_type,
+    })
+}
+
+fn leaf_spec(
+    cn: String,
+    org: Option<&str>,
+    sans: &[San],
+    days: u32,
+    key_type: KeyType,
+    ca: &Ca,
+    now: OffsetDateTime,
+) -> Result<Spec> {
+    let (not_before, not_after) = profile::validity(now, days);
+    Ok(Spec {
+        cn,
+        org: org.map(str::to_string),
+        sans: sans.iter().map(San::to_rcgen).collect::<Result<_>>()?,
+        not_before,
+        not_after: clamp_to_ca(not_after, ca),
+        serial: profile::random_serial()?,
+        key_type,
+    })
+}
+
+/// CN of a server certificate: --cn, else the first DNS SAN, else the first SAN.
+fn server_cn(cn: Option<&str>, sans: &[San]) -> String {
+    cn.map(str::to_string)
+        .or_else(|| {
+            sans.iter()
+                .find(|s| matches!(s, San::Dns(_)))
+                .map(San::to_string)
+        })
+        .or_else(|| sans.first().map(San::to_string))
+        .unwrap_or_default()
+}
+
+fn names(sans: &[San]) -> String {
+    sans.iter()
+        .map(San::to_string)
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn print_pair(what: &str, dir: &Path, stem: &str, key_type: KeyType, not_after: OffsetDateTime) {
+    let (crt, key) = pair_paths(dir, stem);
+    println!(
+        "Created {what} ({key_type}), valid until {}",
+        date(not_after)
+    );
+    println!("  certificate: {}", crt.display());
+    println!(
+        "  key:         {}  (mode 0600; keep it private)",
+        key.display()
+    );
+}
+
+pub fn init_ca(dir: &Path, args: &InitCaArgs) -> Result<()> {
+    let outputs_hint =
+        "pass --force to replace the CA (every certificate it signed stops being trusted)";
+    let (crt, key) = pair_paths(dir, "ca");
+    store::refuse_existing(&[Output::public(crt, ""), Output::key(key, "")], args.force)
+        .map_err(|e| with_hint(e, outputs_hint))?;
+    warn_key_type(args.key_type);
+    let spec = ca_spec(
+        &args.cn,
+        args.org.as_deref(),
+        args.days,
+        args.key_type,
+        OffsetDateTime::now_utc(),
+    )?;
+    let (signed, _) = make_ca(&spec, args.key_type.generate()?)?;
+    write(
+        &pair_outputs(dir, "ca", &signed),
+        args.force,
+        dir,
+        outputs_hint,
+    )?;
+    print_pair(
+        &format!("the CA \"{}\"", args.cn),
+        dir,
+        "ca",
+        args.key_type,
+        spec.not_after,
+    );
+    println!(
+        "  ca.crt is what the Collector (client_ca_file) and every SDK (OTEL_EXPORTER_OTLP_CERTIFICATE) trust."
+    );
+    Ok(())
+}
+
+/// The CA a leaf is signed by: --ca-cert/--ca-key, or DIR/ca.crt + DIR/ca.key.
+fn issuer_for(dir: &Path, leaf: &LeafArgs, now: OffsetDateTime) -> Result<Ca> {
+    match (&leaf.ca_cert, &leaf.ca_key) {
+        (Some(cert), Some(key)) => load_ca(cert, key, now),
+        _ => {
+            let (crt, key) = pair_paths(dir, "ca");
+            if !crt.exists() || !key.exists() {
+                bail!(
+                    "no CA in `{}` ({} missing); create one with `otelpki --dir {} init-ca`, or pass \
+                     --ca-cert FILE --ca-key FILE",
+                    dir.display(),
+                    if crt.exists() {
+                        key.display()
+                    } else {
+                        crt.display()
+                    },
+                    dir.display()
+                );
+            }
+            load_ca(&crt, &key, now)
+        }
+    }
+}
+
+fn issue_leaf(
+    dir: &Path,
+    role: Role,
+    cn: String,
+    sans: &[San],
+    leaf: &LeafArgs,
+    name: &str,
+) -> Result<()> {
+    let stem = file_stem(name)?;
+    let hint = format!(
+        "pass --force to replace it, or --name to issue another {} certificate",
+        if role == Role::Server {
+            "server"
+        } else {
+            "client"
+        }
+    );
+    let (crt, key) = pair_paths(dir, stem);
+    store::refuse_existing(&[Output::key(key, ""), Output::public(crt, "")], leaf.force)
+        .map_err(|e| with_hint(e, &hint))?;
+    let now = OffsetDateTime::now_utc();
+    let ca = issuer_for(dir, leaf, now)?;
+    let key_type = leaf.key_type.or(ca.key_type).unwrap_or(KeyType::EcdsaP256);
+    warn_key_type(key_type);
+    let spec = leaf_spec(cn, leaf.org.as_deref(), sans, leaf.days, key_type, &ca, now)?;
+    let key = key_type.generate()?;
+    let signed = make_leaf(role, &spec, &key, &ca.issuer)?;
+    write(&pair_outputs(dir, stem, &signed), leaf.force, dir, &hint)?;
+    let what = match role {
+        Role::Server => format!("a server certificate for {}", names(sans)),
+        _ => format!("a client certificate for \"{}\"", spec.cn),
+    };
+    print_pair(&what, dir, stem, key_type, spec.not_after);
+    Ok(())
+}
+
+pub fn server(dir: &Path, args: &ServerArgs) -> Result<()> {
+    let cn = server_cn(args.cn.as_deref(), &args.san);
+    issue_leaf(dir, Role::Server, cn, &args.san, &args.leaf, &args.name)
+}
+
+pub fn client(dir: &Path, args: &ClientArgs) -> Result<()> {
+    if args.cn.trim().is_empty() {
+        bail!("--cn cannot be empty; give the application's name, e.g. --cn my-application");
+    }
+    issue_leaf(
+        dir,
+        Role::Client,
+        args.cn.clone(),
+        &args.san,
+        &args.leaf,
+        &args.name,
+    )
+}
+
+/// `init`: CA, server and clients, all checked before anything is written and published
+/// together.
+pub fn init(dir: &Path, args: &InitArgs) -> Result<()> {
+    let now = OffsetDateTime::now_utc();
+    let mut clients: Vec<&str> = Vec::new();
+    for cn in &args.clients {
+        if clients.contains(&cn.as_str()) {
+            bail!("--client `{cn}` is given twice");
+        }
+        clients.push(cn);
+    }
+    let stems: Vec<&str> = if clients.len() == 1 {
+        vec!["client"]
+    } else {
+        clients
+            .iter()
+            .map(|cn| file_stem(cn))
+            .collect::<Result<_>>()?
+    };
+    if stems.contains(&"server") {
+        bail!(
+            "a client named `server` would overwrite the server certificate; choose another --client"
+        );
+    }
+    let hint = "pass --force to replace the whole PKI, or --dir for a new one";
+    let mut outputs_planned = vec![pair_paths(dir, "ca"), pair_paths(dir, "server")];
+    outputs_planned.extend(stems.iter().map(|s| pair_paths(dir, s)));
+    let placeholders: Vec<Output> = outputs_planned
+        .iter()
+        .flat_map(|(c, k)| [Output::key(k.clone(), ""), Output::public(c.clone(), "")])
+        .collect();
+    store::refuse_existing(&placeholders, args.force).map_err(|e| with_hint(e, hint))?;
+    warn_key_type(args.key_type);
+
+    let ca_cn = "OTel CA";
+    let ca_spec = ca_spec(ca_cn, args.org.as_deref(), 3650, args.key_type, now)?;
+    let (ca_signed, issuer) = make_ca(&ca_spec, args.key_type.generate()?)?;
+    let ca = Ca {
+        issuer,
+        cn: ca_cn.into(),
+        not_after: ca_spec.not_after,
+        key_type: Some(args.key_type),
+    };
+    let mut outputs = pair_outputs(dir, "ca", &ca_signed);
+
+    let server_spec = leaf_spec(
+        server_cn(None, &args.san),
+        args.org.as_deref(),
+        &args.san,
+        365,
+        args.key_type,
+        &ca,
+        now,
+    )?;
+    let server = make_leaf(
+        Role::Server,
+        &server_spec,
+        &args.key_type.generate()?,
+        &ca.issuer,
+    )?;
+    outputs.extend(pair_outputs(dir, "server", &server));
+    let mut client_specs = Vec::new();
+    for (cn, stem) in clients.iter().zip(&stems) {
+        let spec = leaf_spec(
+            cn.to_string(),
+            args.org.as_deref(),
+            &[],
+            365,
+            args.key_type,
+            &ca,
+            now,
+        )?;
+        let signed = make_leaf(Role::Client, &spec, &args.key_type.generate()?, &ca.issuer)?;
+        outputs.extend(pair_outputs(dir, stem, &signed));
+        client_specs.push((spec, *stem));
+    }
+    write(&outputs, args.force, dir, hint)?;
+
+    print_pair(
+        &format!("the CA \"{ca_cn}\""),
+        dir,
+        "ca",
+        args.key_type,
+        ca_spec.not_after,
+    );
+    print_pair(
+        &format!("a server certificate for {}", names(&args.san)),
+        dir,
+        "server",
+        args.key_type,
+        server_spec.not_after,
+    );
+    for (spec, stem) in &client_specs {
+        print_pair(
+            &format!("a client certificate for \"{}\"", spec.cn),
+            dir,
+            stem,
+            args.key_type,
+            spec.not_after,
+        );
+    }
+    let d = dir.display();
+    println!();
+    println!("Next:");
+    println!(
+        "  otelpki --dir {d} config collector   # the Collector's OTLP receiver with TLS + mTLS"
+    );
+    println!("  otelpki --dir {d} config env         # OTEL_EXPORTER_OTLP_* for your applications");
+    println!("  otelpki --dir {d} check              # verify the whole directory");
+    Ok(())
+}

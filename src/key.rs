@@ -1,0 +1,114 @@
+//! `KeyType`: the one place that knows the six key types: their CLI names, the rcgen
+//! signature algorithm each one signs with, and how a key of that type is generated.
+
+use anyhow::{Context, Result};
+use rcgen::{KeyPair, RsaKeySize, SignatureAlgorithm};
+use x509_parser::public_key::PublicKey;
+use x509_parser::x509::SubjectPublicKeyInfo;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum KeyType {
+    /// ECDSA on P-256 with SHA-256: accepted by every OpenTelemetry SDK (the default)
+    #[value(name = "ecdsa-p256")]
+    EcdsaP256,
+    /// ECDSA on P-384 with SHA-384
+    #[value(name = "ecdsa-p384")]
+    EcdsaP384,
+    /// Ed25519: not usable by the Java SDK, .NET, or gRPC-core based SDKs
+    #[value(name = "ed25519")]
+    Ed25519,
+    /// RSA 2048-bit, signatures with SHA-256
+    #[value(name = "rsa-2048")]
+    Rsa2048,
+    /// RSA 3072-bit, signatures with SHA-256
+    #[value(name = "rsa-3072")]
+    Rsa3072,
+    /// RSA 4096-bit, signatures with SHA-256 (slow to generate)
+    #[value(name = "rsa-4096")]
+    Rsa4096,
+}
+
+/// Printed whenever an Ed25519 key is made: the stacks that cannot use one
+/// (reference/otel-tls-facts.md §0.2 and §4).
+pub const ED25519_WARNING: &str = "warning: Ed25519 keys do not work everywhere: the OpenTelemetry \
+Java SDK and .NET cannot load them, and gRPC-core based SDKs (Python, C++, Ruby, PHP) fail the TLS \
+handshake with them; use --key-type ecdsa-p256 unless every client is known to support Ed25519";
+
+impl KeyType {
+    pub const ALL: [KeyType; 6] = [
+        KeyType::EcdsaP256,
+        KeyType::EcdsaP384,
+        KeyType::Ed25519,
+        KeyType::Rsa2048,
+        KeyType::Rsa3072,
+        KeyType::Rsa4096,
+    ];
+
+    /// The name used on the command line and in JSON.
+    pub fn name(self) -> &'static str {
+        match self {
+            KeyType::EcdsaP256 => "ecdsa-p256",
+            KeyType::EcdsaP384 => "ecdsa-p384",
+            KeyType::Ed25519 => "ed25519",
+            KeyType::Rsa2048 => "rsa-2048",
+            KeyType::Rsa3072 => "rsa-3072",
+            KeyType::Rsa4096 => "rsa-4096",
+        }
+    }
+
+    /// The algorithm a key of this type signs with: SHA-256 for P-256 and RSA,
+    /// SHA-384 for P-384 (DESIGN §4).
+    pub fn algorithm(self) -> &'static SignatureAlgorithm {
+        match self {
+            KeyType::EcdsaP256 => &rcgen::PKCS_ECDSA_P256_SHA256,
+            KeyType::EcdsaP384 => &rcgen::PKCS_ECDSA_P384_SHA384,
+            KeyType::Ed25519 => &rcgen::PKCS_ED25519,
+            KeyType::Rsa2048 | KeyType::Rsa3072 | KeyType::Rsa4096 => &rcgen::PKCS_RSA_SHA256,
+        }
+    }
+
+    pub fn is_rsa(self) -> bool {
+        matches!(self, KeyType::Rsa2048 | KeyType::Rsa3072 | KeyType::Rsa4096)
+    }
+
+    /// A new key from the operating system's random source.
+    pub fn generate(self) -> Result<KeyPair> {
+        let key = match self {
+            KeyType::Rsa2048 => KeyPair::generate_rsa_for(self.algorithm(), RsaKeySize::_2048),
+            KeyType::Rsa3072 => KeyPair::generate_rsa_for(self.algorithm(), RsaKeySize::_3072),
+            KeyType::Rsa4096 => KeyPair::generate_rsa_for(self.algorithm(), RsaKeySize::_4096),
+            _ => KeyPair::generate_for(self.algorithm()),
+        };
+        key.with_context(|| format!("could not generate a {} key", self.name()))
+    }
+
+    /// The key type of a certificate's public key, if it is one otelpki issues.
+    pub fn of_spki(spki: &SubjectPublicKeyInfo<'_>) -> Option<KeyType> {
+        match spki.parsed().ok()? {
+            PublicKey::RSA(rsa) => match rsa.key_size() {
+                2048 => Some(KeyType::Rsa2048),
+                3072 => Some(KeyType::Rsa3072),
+                4096 => Some(KeyType::Rsa4096),
+                _ => None,
+            },
+            PublicKey::EC(point) => match point.key_size() {
+                256 => Some(KeyType::EcdsaP256),
+                384 => Some(KeyType::EcdsaP384),
+                _ => None,
+            },
+            PublicKey::Unknown(_)
+                if spki.algorithm.algorithm == x509_parser::oid_registry::OID_SIG_ED25519 =>
+            {
+                Some(KeyType::Ed25519)
+            }
+            _ => None,
+        }
+    }
+}
+
+impl std::fmt::Display for KeyType {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}

@@ -1,0 +1,10 @@
+//! otelpki: a private PKI for OpenTelemetry. The binary is a thin dispatcher over these
+//! modules; `fixtures` is also meant to be used from other crates' tests.
+
+pub mod cli;
+pub mod issue;
+pub mod key;
+pub mod profile;
+pub mod read;
+pub mod san;
+pub mod store;

@@ -1,0 +1,132 @@
+//! The only code that reads certificates and keys from files: PEM (or DER) certificates and
+//! bundles, and private keys in PKCS#8, PKCS#1 or SEC1 form. Errors name the file and say
+//! what was expected.
+
+use std::fs;
+use std::path::Path;
+
+use anyhow::{Context, Result, anyhow, bail};
+use rcgen::KeyPair;
+use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+
+/// Certificates and keys are small; anything bigger is not one of them.
+pub const MAX_FILE_SIZE: u64 = 1024 * 1024;
+
+/// Reads a file of at most `MAX_FILE_SIZE` bytes.
+pub fn read_small(path: &Path) -> Result<Vec<u8>> {
+    let meta = fs::metadata(path).with_context(|| format!("cannot read `{}`", path.display()))?;
+    if meta.is_dir() {
+        bail!(
+            "`{}` is a directory, not a certificate or key file",
+            path.display()
+        );
+    }
+    if meta.len() > MAX_FILE_SIZE {
+        bail!(
+            "`{}` is {} bytes; certificates and keys are far smaller, so this is not one",
+            path.display(),
+            meta.len()
+        );
+    }
+    fs::read(path).with_context(|| format!("cannot read `{}`", path.display()))
+}
+
+/// The PEM blocks of `bytes`, or an error naming `path` if it holds none.
+pub fn pem_blocks(path: &Path, bytes: &[u8]) -> Result<Vec<pem::Pem>> {
+    let blocks = pem::parse_many(bytes)
+        .map_err(|e| anyhow!("`{}` is not valid PEM: {e}", path.display()))?;
+    Ok(blocks)
+}
+
+/// All certificates in a PEM file (a bundle is fine), or a single DER certificate.
+pub fn certificates(path: &Path) -> Result<Vec<CertificateDer<'static>>> {
+    let bytes = read_small(path)?;
+    certificates_from(path, &bytes)
+}
+
+pub fn certificates_from(path: &Path, bytes: &[u8]) -> Result<Vec<CertificateDer<'static>>> {
+    let certs: Vec<CertificateDer<'static>> = if looks_like_pem(bytes) {
+        pem_blocks(path, bytes)?
+            .into_iter()
+            .filter(|b| b.tag() == "CERTIFICATE")
+            .map(|b| CertificateDer::from(b.into_contents()))
+            .collect()
+    } else {
+        vec![CertificateDer::from(bytes.to_vec())]
+    };
+    if certs.is_empty() {
+        bail!(
+            "`{}` holds no certificate (expected a -----BEGIN CERTIFICATE----- block)",
+            path.display()
+        );
+    }
+    for (i, der) in certs.iter().enumerate() {
+        parse_cert(der).with_context(|| {
+            format!(
+                "`{}`: certificate #{} is not a valid X.509 certificate",
+                path.display(),
+                i + 1
+            )
+        })?;
+    }
+    Ok(certs)
+}
+
+/// The first certificate of a file.
+pub fn certificate(path: &Path) -> Result<CertificateDer<'static>> {
+    let mut certs = certificates(path)?;
+    Ok(certs.swap_remove(0))
+}
+
+/// Parses DER that must be exactly one certificate.
+pub fn parse_cert<'a>(der: &'a [u8]) -> Result<x509_parser::certificate::X509Certificate<'a>> {
+    let (rest, cert) = x509_parser::parse_x509_certificate(der).map_err(|e| anyhow!("{e}"))?;
+    if !rest.is_empty() {
+        bail!("{} unexpected bytes after the certificate", rest.len());
+    }
+    Ok(cert)
+}
+
+fn looks_like_pem(bytes: &[u8]) -> bool {
+    bytes.windows(11).any(|w| w == b"-----BEGIN ")
+}
+
+/// The private key in `path` (PKCS#8, PKCS#1 `RSA PRIVATE KEY` or SEC1 `EC PRIVATE KEY`).
+pub fn private_key_der(path: &Path) -> Result<PrivateKeyDer<'static>> {
+    let bytes = read_small(path)?;
+    if !looks_like_pem(&bytes) {
+        return PrivateKeyDer::try_from(bytes)
+            .map_err(|_| anyhow!("`{}` is not a PEM or DER private key", path.display()));
+    }
+    let blocks = pem_blocks(path, &bytes)?;
+    for block in blocks {
+        let der = block.contents().to_vec();
+        match block.tag() {
+            "PRIVATE KEY" => return Ok(PrivateKeyDer::Pkcs8(der.into())),
+            "RSA PRIVATE KEY" => return Ok(PrivateKeyDer::Pkcs1(der.into())),
+            "EC PRIVATE KEY" => return Ok(PrivateKeyDer::Sec1(der.into())),
+            "ENCRYPTED PRIVATE KEY" => bail!(
+                "`{}` is an encrypted key; decrypt it first (openssl pkcs8 -in {} -out plain.key) \
+                 and keep the result private",
+                path.display(),
+                path.display()
+            ),
+            _ => {}
+        }
+    }
+    bail!(
+        "`{}` holds no private key (expected a -----BEGIN PRIVATE KEY----- block)",
+        path.display()
+    )
+}
+
+/// The private key in `path`, ready to sign.
+pub fn key_pair(path: &Path) -> Result<KeyPair> {
+    let der = private_key_der(path)?;
+    KeyPair::try_from(&der).map_err(|e| {
+        anyhow!(
+            "`{}` is not a usable private key ({e}); otelpki reads ECDSA P-256/P-384, Ed25519 and RSA keys",
+            path.display()
+        )
+    })
+}
