@@ -4,6 +4,7 @@
 pub mod cli;
 pub mod issue;
 pub mod key;
+pub mod pki;
 pub mod profile;
 pub mod read;
 pub mod san;

@@ -1,0 +1,128 @@
+//! What a PKI directory holds: every `NAME.crt` with its role (CA, server, client, read from
+//! basicConstraints and extKeyUsage), names, key type and validity, and whether `NAME.key`
+//! is beside it. `check`, `config` and `apply` all start from `scan`.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result};
+use time::OffsetDateTime;
+use x509_parser::extensions::GeneralName;
+
+use crate::key::KeyType;
+use crate::profile::Role;
+use crate::read;
+
+/// One certificate file of the directory, as read from the certificate itself.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct Entry {
+    /// File stem: `server` for server.crt.
+    pub name: String,
+    pub cert_path: PathBuf,
+    /// `NAME.key`, whether or not it exists.
+    pub key_path: PathBuf,
+    pub key_exists: bool,
+    /// None for a certificate that is neither a CA nor has exactly one of serverAuth/clientAuth.
+    pub role: Option<Role>,
+    pub common_name: Option<String>,
+    pub organization: Option<String>,
+    pub dns_names: Vec<String>,
+    pub ip_addresses: Vec<String>,
+    pub key_type: Option<KeyType>,
+    #[serde(with = "time::serde::rfc3339")]
+    pub not_before: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339")]
+    pub not_after: OffsetDateTime,
+}
+
+impl Entry {
+    pub fn from_file(cert_path: &Path) -> Result<Entry> {
+        let der = read::certificate(cert_path)?;
+        let x = read::parse_cert(&der)?;
+        let name = cert_path
+            .file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let key_path = cert_path.with_extension("key");
+        let is_ca = x
+            .basic_constraints()
+            .ok()
+            .flatten()
+            .is_some_and(|bc| bc.value.ca);
+        let eku = x.extended_key_usage().ok().flatten().map(|e| e.value);
+        let role = match (is_ca, eku) {
+            (true, _) => Some(Role::Ca),
+            (false, Some(e)) if e.server_auth && !e.client_auth => Some(Role::Server),
+            (false, Some(e)) if e.client_auth && !e.server_auth => Some(Role::Client),
+            _ => None,
+        };
+        let mut dns_names = Vec::new();
+        let mut ip_addresses = Vec::new();
+        if let Ok(Some(san)) = x.subject_alternative_name() {
+            for gn in &san.value.general_names {
+                match gn {
+                    GeneralName::DNSName(d) => dns_names.push(d.to_string()),
+                    GeneralName::IPAddress(b) => {
+                        if let Some(ip) = ip_from_bytes(b) {
+                            ip_addresses.push(ip.to_string());
+                        }
+                    }
+                    _ => {}
+                }
+            }
+        }
+        let first = |it: &mut dyn Iterator<
+            Item = &x509_parser::x509::AttributeTypeAndValue<'_>,
+        >| { it.next().and_then(|a| a.as_str().ok()).map(str::to_string) };
+        Ok(Entry {
+            name,
+            cert_path: cert_path.to_path_buf(),
+            key_exists: key_path.exists(),
+            key_path,
+            role,
+            common_name: first(&mut x.subject().iter_common_name()),
+            organization: first(&mut x.subject().iter_organization()),
+            dns_names,
+            ip_addresses,
+            key_type: KeyType::of_spki(x.public_key()),
+            not_before: OffsetDateTime::from_unix_timestamp(x.validity().not_before.timestamp())?,
+            not_after: OffsetDateTime::from_unix_timestamp(x.validity().not_after.timestamp())?,
+        })
+    }
+}
+
+pub fn ip_from_bytes(b: &[u8]) -> Option<std::net::IpAddr> {
+    match b.len() {
+        4 => <[u8; 4]>::try_from(b).ok().map(std::net::IpAddr::from),
+        16 => <[u8; 16]>::try_from(b).ok().map(std::net::IpAddr::from),
+        _ => None,
+    }
+}
+
+/// Every `*.crt` in `dir`, sorted by name (ca first). A file that cannot be read as a
+/// certificate is an error naming it.
+pub fn scan(dir: &Path) -> Result<Vec<Entry>> {
+    let listing = fs::read_dir(dir).with_context(|| {
+        format!(
+            "cannot read the PKI directory `{}`; create one with `otelpki --dir {} init`",
+            dir.display(),
+            dir.display()
+        )
+    })?;
+    let mut paths: Vec<PathBuf> = listing
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "crt") && p.is_file())
+        .collect();
+    paths.sort();
+    let mut entries = paths
+        .iter()
+        .map(|p| Entry::from_file(p))
+        .collect::<Result<Vec<_>>>()?;
+    entries.sort_by_key(|e| (e.name != "ca", e.name.clone()));
+    Ok(entries)
+}
+
+/// The entries of one role.
+pub fn of_role(entries: &[Entry], role: Role) -> impl Iterator<Item = &Entry> {
+    entries.iter().filter(move |e| e.role == Some(role))
+}
