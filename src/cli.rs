@@ -5,8 +5,11 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 
+use crate::check::{self, Window};
+use crate::endpoint::{self, Endpoint, Protocol};
 use crate::key::KeyType;
 use crate::san::{self, San};
+use crate::verify::Purpose;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -45,6 +48,114 @@ pub enum Command {
     /// Issue a server or client certificate signed by the CA
     #[command(subcommand)]
     Issue(Issue),
+
+    /// Show what certificate and key files contain (describes only; `verify` judges)
+    #[command(
+        after_help = "Example (what the Collector will present, and its key):\n  otelpki inspect certs/server.crt certs/server.key\n  otelpki inspect /etc/otel/certs/ca.crt --json\n\nKeys are shown by type, size and public-key SHA-256 (equal to their certificate's), never their contents."
+    )]
+    Inspect(InspectArgs),
+
+    /// Verify a certificate against the CA: chain, purpose, host name or IP, validity, key
+    #[command(
+        after_help = "Example (the Collector's certificate, for the name the SDKs connect to):\n  otelpki verify certs/server.crt --host otel-collector.observability.svc --key certs/server.key\n  otelpki verify certs/client.crt --purpose client\n\nExit codes: 0 good, 1 problems found (each with the command that fixes it), 2 unusable input."
+    )]
+    Verify(VerifyArgs),
+
+    /// Check the whole PKI directory, and an OTLP endpoint URL against it
+    #[command(
+        after_help = "Example (before pointing the SDKs at the article's Collector; and daily from cron):\n  otelpki check --endpoint https://otel-collector.observability.svc:4317\n  otelpki check --expires-within 30d || notify-the-team\n\nExit codes: 0 all good, 1 problems found (each with the command that fixes it), 2 unusable input.\nDoes not connect anywhere; `probe` does."
+    )]
+    Check(CheckArgs),
+
+    /// Connect to a live OTLP endpoint over TLS and explain the handshake's result
+    #[command(
+        after_help = "Example (the article's Collector, with mTLS):\n  otelpki probe https://otel-collector.observability.svc:4317 --cert certs/client.crt --key certs/client.key\n  otelpki probe localhost:4318 --ca certs/ca.crt\n\nExit codes: 0 handshake ok, 1 problems found (each with the way to fix it), 2 unusable input.\nSends no telemetry: it completes the TLS handshake, waits briefly for the server's verdict\non the client certificate, and closes."
+    )]
+    Probe(ProbeArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct InspectArgs {
+    /// Certificate, bundle or key files (PEM or DER)
+    #[arg(required = true, value_name = "FILE")]
+    pub files: Vec<PathBuf>,
+
+    /// Print JSON (the shape is documented in the README)
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct VerifyArgs {
+    /// The certificate (a PEM bundle may add intermediates after it)
+    #[arg(value_name = "CERT")]
+    pub cert: PathBuf,
+
+    /// CA certificate(s) to verify against (default: DIR/ca.crt)
+    #[arg(long, value_name = "FILE")]
+    pub ca: Option<PathBuf>,
+
+    /// Host name or IP address clients connect to; must be one of the certificate's SANs
+    #[arg(long, value_name = "NAME|IP")]
+    pub host: Option<String>,
+
+    /// What the certificate must be usable for (default: what its extKeyUsage says)
+    #[arg(long, value_enum)]
+    pub purpose: Option<Purpose>,
+
+    /// Private key that must belong to the certificate
+    #[arg(long, value_name = "FILE")]
+    pub key: Option<PathBuf>,
+
+    /// Print JSON (the shape is documented in the README)
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    /// The OTLP endpoint the SDKs or an agent Collector will use, e.g. https://otel-collector:4317
+    #[arg(long, value_name = "URL", value_parser = endpoint::parse)]
+    pub endpoint: Option<Endpoint>,
+
+    /// The endpoint's protocol, as in OTEL_EXPORTER_OTLP_PROTOCOL (default: from its path)
+    #[arg(long, value_enum, requires = "endpoint")]
+    pub protocol: Option<Protocol>,
+
+    /// Report certificates that expire within this time: e.g. 30d, 12h, 2w
+    #[arg(long, value_name = "DURATION", default_value = "30d", value_parser = check::parse_window)]
+    pub expires_within: Window,
+
+    /// Print JSON (the shape is documented in the README)
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ProbeArgs {
+    /// The endpoint: https://HOST:PORT, or HOST:PORT
+    #[arg(value_name = "URL", value_parser = endpoint::parse)]
+    pub url: Endpoint,
+
+    /// CA certificate(s) the server's certificate must chain to (default: DIR/ca.crt)
+    #[arg(long, value_name = "FILE")]
+    pub ca: Option<PathBuf>,
+
+    /// Client certificate to present (mTLS)
+    #[arg(long, value_name = "FILE", requires = "key")]
+    pub cert: Option<PathBuf>,
+
+    /// The client certificate's private key
+    #[arg(long, value_name = "FILE", requires = "cert")]
+    pub key: Option<PathBuf>,
+
+    /// Seconds to wait for the connection and for each answer
+    #[arg(long, value_name = "SECS", default_value_t = 5, value_parser = clap::value_parser!(u64).range(1..=120))]
+    pub timeout: u64,
+
+    /// Print JSON (the shape is documented in the README)
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Args)]

@@ -3,9 +3,11 @@ use std::process::ExitCode;
 use clap::Parser;
 
 use otelpki::cli::{Cli, Command, Issue};
-use otelpki::issue;
+use otelpki::report::Outcome;
+use otelpki::{check, inspect, issue, probe, verify};
 
 /// Exit codes (DESIGN §2): 0 ok, 1 a check found a problem, 2 usage or input error.
+const EXIT_FINDINGS: u8 = 1;
 const EXIT_ERROR: u8 = 2;
 
 fn main() -> ExitCode {
@@ -26,6 +28,17 @@ fn run(cli: &Cli) -> anyhow::Result<ExitCode> {
         Command::InitCa(args) => issue::init_ca(dir, args)?,
         Command::Issue(Issue::Server(args)) => issue::server(dir, args)?,
         Command::Issue(Issue::Client(args)) => issue::client(dir, args)?,
+        Command::Inspect(args) => inspect::run(args)?,
+        Command::Verify(args) => return Ok(exit(verify::run(dir, args)?)),
+        Command::Check(args) => return Ok(exit(check::run(dir, args)?)),
+        Command::Probe(args) => return Ok(exit(probe::run(dir, args)?)),
     }
     Ok(ExitCode::SUCCESS)
+}
+
+fn exit(outcome: Outcome) -> ExitCode {
+    match outcome {
+        Outcome::Clean => ExitCode::SUCCESS,
+        Outcome::Findings => ExitCode::from(EXIT_FINDINGS),
+    }
 }

@@ -78,13 +78,94 @@ pub fn certificate(path: &Path) -> Result<CertificateDer<'static>> {
     Ok(certs.swap_remove(0))
 }
 
-/// Parses DER that must be exactly one certificate.
+/// Parses DER that must be exactly one certificate whose extensions all parse: a malformed
+/// or repeated extension (subjectAltName, keyUsage, ...) makes the certificate unusable, and
+/// every TLS stack refuses it, so it is refused here with the extension named.
 pub fn parse_cert<'a>(der: &'a [u8]) -> Result<x509_parser::certificate::X509Certificate<'a>> {
     let (rest, cert) = x509_parser::parse_x509_certificate(der).map_err(|e| anyhow!("{e}"))?;
     if !rest.is_empty() {
         bail!("{} unexpected bytes after the certificate", rest.len());
     }
+    let extensions = cert.extensions();
+    for (i, ext) in extensions.iter().enumerate() {
+        let name = extension_name(&ext.oid);
+        if let Some(err) = ext.parsed_extension().error() {
+            bail!("its {name} extension is malformed ({err})");
+        }
+        if extensions[..i].iter().any(|e| e.oid == ext.oid) {
+            bail!("its {name} extension appears twice (RFC 5280 allows one)");
+        }
+    }
     Ok(cert)
+}
+
+/// An extension's usual name with its OID, e.g. `subjectAltName (2.5.29.17)`.
+pub fn extension_name(oid: &x509_parser::der_parser::oid::Oid<'_>) -> String {
+    match x509_parser::objects::oid2sn(oid, x509_parser::objects::oid_registry()) {
+        Ok(sn) => format!("{sn} ({oid})"),
+        Err(_) => oid.to_id_string(),
+    }
+}
+
+/// One thing found in a certificate or key file, in file order.
+pub enum Item {
+    Certificate(CertificateDer<'static>),
+    PrivateKey(PrivateKeyDer<'static>),
+    /// A PKCS#8 key encrypted with a passphrase (`BEGIN ENCRYPTED PRIVATE KEY`).
+    EncryptedPrivateKey,
+    /// A PEM block otelpki does not read (a CSR, parameters, ...), by its label.
+    Other(String),
+}
+
+/// Everything in a PEM file (certificates, bundles, keys), or one DER certificate or key.
+pub fn contents(path: &Path) -> Result<Vec<Item>> {
+    let bytes = read_small(path)?;
+    contents_from(path, &bytes)
+}
+
+pub fn contents_from(path: &Path, bytes: &[u8]) -> Result<Vec<Item>> {
+    if !looks_like_pem(bytes) {
+        if parse_cert(bytes).is_ok() {
+            return Ok(vec![Item::Certificate(CertificateDer::from(
+                bytes.to_vec(),
+            ))]);
+        }
+        if let Ok(key) = PrivateKeyDer::try_from(bytes.to_vec()) {
+            return Ok(vec![Item::PrivateKey(key)]);
+        }
+        bail!(
+            "`{}` is neither PEM (no -----BEGIN line) nor a DER certificate or private key",
+            path.display()
+        );
+    }
+    let blocks = pem_blocks(path, bytes)?;
+    if blocks.is_empty() {
+        bail!("`{}` holds no complete PEM block", path.display());
+    }
+    let mut items = Vec::with_capacity(blocks.len());
+    for (i, block) in blocks.into_iter().enumerate() {
+        let tag = block.tag().to_string();
+        let der = block.into_contents();
+        let item = match tag.as_str() {
+            "CERTIFICATE" => {
+                parse_cert(&der).with_context(|| {
+                    format!(
+                        "`{}`: PEM block #{} is not a valid X.509 certificate",
+                        path.display(),
+                        i + 1
+                    )
+                })?;
+                Item::Certificate(der.into())
+            }
+            "PRIVATE KEY" => Item::PrivateKey(PrivateKeyDer::Pkcs8(der.into())),
+            "RSA PRIVATE KEY" => Item::PrivateKey(PrivateKeyDer::Pkcs1(der.into())),
+            "EC PRIVATE KEY" => Item::PrivateKey(PrivateKeyDer::Sec1(der.into())),
+            "ENCRYPTED PRIVATE KEY" => Item::EncryptedPrivateKey,
+            _ => Item::Other(tag),
+        };
+        items.push(item);
+    }
+    Ok(items)
 }
 
 fn looks_like_pem(bytes: &[u8]) -> bool {
@@ -123,7 +204,12 @@ pub fn private_key_der(path: &Path) -> Result<PrivateKeyDer<'static>> {
 /// The private key in `path`, ready to sign.
 pub fn key_pair(path: &Path) -> Result<KeyPair> {
     let der = private_key_der(path)?;
-    KeyPair::try_from(&der).map_err(|e| {
+    key_pair_from(path, &der)
+}
+
+/// A private key read from `path`, ready to sign; the error names the file.
+pub fn key_pair_from(path: &Path, der: &PrivateKeyDer<'_>) -> Result<KeyPair> {
+    KeyPair::try_from(der).map_err(|e| {
         anyhow!(
             "`{}` is not a usable private key ({e}); otelpki reads ECDSA P-256/P-384, Ed25519 and RSA keys",
             path.display()

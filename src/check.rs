@@ -1,0 +1,447 @@
+//! `check`: the whole PKI directory (every pair matches, every leaf chains to ca.crt for its
+//! purpose, nothing expired or expiring within the window) and, with `--endpoint`, the
+//! article's troubleshooting cases for the URL the SDKs will use: a host the server certificate
+//! does not cover, `http://` with a TLS setup, a missing scheme or port, the other protocol's port.
+//! Nothing is contacted; `probe` does that.
+
+use std::path::Path;
+
+use anyhow::Result;
+use serde::Serialize;
+use time::{Duration, OffsetDateTime};
+
+use crate::cli::CheckArgs;
+use crate::endpoint::{Endpoint, GRPC_PORT, HTTP_PORT, Protocol, Scheme};
+use crate::inspect::{CertInfo, Validity};
+use crate::issue::date;
+use crate::pki::{self, Entry};
+use crate::profile::Role;
+use crate::read;
+use crate::report::{self, Finding, Outcome};
+use crate::verify::{self, Anchors, Leaf, Purpose, Reissue};
+
+/// The `--expires-within` window, as given (`30d`) and as a duration.
+#[derive(Clone, Debug)]
+pub struct Window {
+    pub text: String,
+    pub duration: Duration,
+}
+
+/// Parses `30d`, `12h`, `2w`, `90m`, `45s` or `0`.
+pub fn parse_window(value: &str) -> Result<Window, String> {
+    let v = value.trim();
+    let bad =
+        || format!("`{value}` is not a duration; write a number and a unit, e.g. 30d, 12h or 2w");
+    if v == "0" {
+        return Ok(Window {
+            text: "0".into(),
+            duration: Duration::ZERO,
+        });
+    }
+    let split = v.find(|c: char| !c.is_ascii_digit()).ok_or_else(bad)?;
+    let (n, unit) = v.split_at(split);
+    let n: i64 = n.parse().map_err(|_| bad())?;
+    let per = match unit {
+        "s" => 1,
+        "m" => 60,
+        "h" => 3600,
+        "d" => 86_400,
+        "w" => 7 * 86_400,
+        _ => return Err(bad()),
+    };
+    // Beyond 100 years nothing is "expiring soon"; the cap keeps the arithmetic in range.
+    let secs = n
+        .checked_mul(per)
+        .filter(|s| *s <= 100 * 366 * 86_400)
+        .ok_or_else(|| format!("`{value}` is too long a window; at most 100 years"))?;
+    Ok(Window {
+        text: v.to_string(),
+        duration: Duration::seconds(secs),
+    })
+}
+
+/// One certificate of the directory in `check --json`.
+#[derive(Serialize)]
+struct Checked {
+    file: String,
+    role: Option<Role>,
+    subject: String,
+    names: Vec<String>,
+    #[serde(with = "time::serde::rfc3339")]
+    not_after: OffsetDateTime,
+    days_left: i64,
+    key: Option<String>,
+}
+
+#[derive(Serialize)]
+struct Details {
+    dir: String,
+    expires_within: String,
+    endpoint: Option<String>,
+    certificates: Vec<Checked>,
+}
+
+pub fn run(dir: &Path, args: &CheckArgs) -> Result<Outcome> {
+    let now = OffsetDateTime::now_utc();
+    let entries = pki::scan(dir)?;
+    let window = &args.expires_within;
+    let mut findings = Vec::new();
+    let mut checked = Vec::new();
+    let mut text = String::new();
+
+    let reissue_all: Vec<String> = entries
+        .iter()
+        .filter(|e| e.role != Some(Role::Ca))
+        .filter_map(|e| reissue_of(e).ok().map(|(r, role)| r.command(role, None)))
+        .collect();
+    let ca_path = dir.join("ca.crt");
+    let anchors = if entries.iter().any(|e| e.cert_path == ca_path) {
+        let anchors = Anchors::load(&ca_path)?;
+        findings.extend(verify::ca_findings(
+            &anchors,
+            now,
+            Some((window.duration, &window.text)),
+            &reissue_all,
+        )?);
+        Some(anchors)
+    } else {
+        findings.push(Finding::new(
+            "no-ca",
+            dir.display().to_string(),
+            "has no ca.crt, so nothing here can be verified (the Collector's client_ca_file and \
+             the SDKs' OTEL_EXPORTER_OTLP_CERTIFICATE need it)",
+            report::command(dir, &["init"]),
+        ));
+        None
+    };
+
+    for entry in &entries {
+        let chain = read::certificates(&entry.cert_path)?;
+        let x = read::parse_cert(&chain[0])?;
+        let info = CertInfo::of(&x, &chain[0], now)?;
+        text.push_str(&line(entry, &info));
+        checked.push(Checked {
+            file: entry.cert_path.display().to_string(),
+            role: entry.role,
+            subject: info.subject.clone(),
+            names: info.sans.iter().map(|n| n.to_string()).collect(),
+            not_after: info.not_after,
+            days_left: info.days_left,
+            key: entry
+                .key_exists
+                .then(|| entry.key_path.display().to_string()),
+        });
+        if entry.role == Some(Role::Ca) {
+            if entry.cert_path != ca_path {
+                let other = Anchors::load(&entry.cert_path)?;
+                findings.extend(verify::ca_findings(
+                    &other,
+                    now,
+                    Some((window.duration, &window.text)),
+                    &[],
+                )?);
+            }
+            continue;
+        }
+        let (reissue, role) = reissue_of(entry)?;
+        let leaf = Leaf {
+            about: entry.cert_path.display().to_string(),
+            chain: &chain,
+            role,
+            reissue,
+        };
+        let purpose = match entry.role {
+            Some(Role::Server) => Some(Purpose::Server),
+            Some(Role::Client) => Some(Purpose::Client),
+            _ => {
+                findings.push(Finding::new(
+                    "no-purpose",
+                    &leaf.about,
+                    format!(
+                        "is neither a server nor a client certificate: it has {}; a leaf needs \
+                         exactly one of serverAuth and clientAuth",
+                        if info.extended_key_usage.is_empty() {
+                            "no extKeyUsage".to_string()
+                        } else {
+                            format!("extKeyUsage {}", info.extended_key_usage.join(", "))
+                        }
+                    ),
+                    leaf.reissue.command(role, None),
+                ));
+                None
+            }
+        };
+        match &anchors {
+            Some(anchors) => findings.extend(verify::judge(&leaf, anchors, purpose, None, now)?),
+            None => findings.extend(verify::validity(&leaf, &info, now)),
+        }
+        if info.validity == Validity::Valid && info.not_after < now + window.duration {
+            findings.push(Finding::new(
+                "expiring",
+                &leaf.about,
+                format!(
+                    "expires on {}, in {} days (within {})",
+                    date(info.not_after),
+                    info.days_left,
+                    window.text
+                ),
+                leaf.reissue.command(role, None),
+            ));
+        }
+        findings.extend(key_findings(entry, &leaf)?);
+    }
+
+    if let Some(ep) = &args.endpoint {
+        let servers: Vec<&Entry> = pki::of_role(&entries, Role::Server).collect();
+        findings.extend(endpoint_findings(dir, ep, args.protocol, &servers)?);
+        text.push_str(&format!("endpoint {ep}\n"));
+    }
+    let details = Details {
+        dir: dir.display().to_string(),
+        expires_within: window.text.clone(),
+        endpoint: args.endpoint.as_ref().map(|e| e.to_string()),
+        certificates: checked,
+    };
+    report::print(&details, &text, &findings, args.json)
+}
+
+/// `certs/server.crt  server  localhost, 127.0.0.1  until 2027-11-25 (364 days)`
+fn line(entry: &Entry, info: &CertInfo) -> String {
+    let role = match entry.role {
+        Some(Role::Ca) => "CA",
+        Some(Role::Server) => "server",
+        Some(Role::Client) => "client",
+        None => "?",
+    };
+    let who = match entry.role {
+        Some(Role::Server) => info.names_text(),
+        _ => format!("\"{}\"", info.subject),
+    };
+    format!(
+        "{}  {role}  {who}  until {} ({})\n",
+        entry.cert_path.display(),
+        date(info.not_after),
+        info.validity_text()
+    )
+}
+
+/// How to issue `entry` again, and as what.
+fn reissue_of(entry: &Entry) -> Result<(Reissue, Role)> {
+    let der = read::certificate(&entry.cert_path)?;
+    let x = read::parse_cert(&der)?;
+    let role = match entry.role {
+        Some(r) => r,
+        None if entry.dns_names.is_empty() && entry.ip_addresses.is_empty() => Role::Client,
+        None => Role::Server,
+    };
+    Ok((Reissue::of(&entry.cert_path, &x), role))
+}
+
+/// The pair: the key exists, can be read, and belongs to the certificate.
+fn key_findings(entry: &Entry, leaf: &Leaf<'_>) -> Result<Vec<Finding>> {
+    let fix = leaf.reissue.command(leaf.role, None);
+    if !entry.key_exists {
+        return Ok(vec![Finding::new(
+            "key-missing",
+            &leaf.about,
+            format!(
+                "has no key beside it (`{}`): the Collector (key_file) or the SDK (CLIENT_KEY) \
+                 needs both",
+                entry.key_path.display()
+            ),
+            format!("issue a new pair:\n{fix}"),
+        )]);
+    }
+    let key = match read::key_pair(&entry.key_path) {
+        Ok(k) => k,
+        Err(e) => {
+            return Ok(vec![Finding::new(
+                "key-unreadable",
+                entry.key_path.display().to_string(),
+                format!("cannot be used as the key of `{}`: {e:#}", leaf.about),
+                format!("issue a new pair:\n{fix}"),
+            )]);
+        }
+    };
+    Ok(verify::key_finding(leaf, &entry.key_path, &key)?
+        .into_iter()
+        .collect())
+}
+
+/// The article's protocol cases for `ep`, and whether the server certificates cover its host.
+fn endpoint_findings(
+    dir: &Path,
+    ep: &Endpoint,
+    protocol: Option<Protocol>,
+    servers: &[&Entry],
+) -> Result<Vec<Finding>> {
+    let mut findings = Vec::new();
+    let about = format!("endpoint {ep}");
+    // What the protocol is, as far as anyone said: --protocol, else the URL's path.
+    let stated = protocol.or_else(|| ep.implied_protocol());
+    // For wording and fixes, the port may tell too.
+    let likely = stated.or(match ep.port {
+        Some(GRPC_PORT) => Some(Protocol::Grpc),
+        Some(HTTP_PORT) => Some(Protocol::HttpProtobuf),
+        _ => None,
+    });
+    let use_url = |port: u16| {
+        format!(
+            "use OTEL_EXPORTER_OTLP_ENDPOINT={}",
+            ep.https_url(port, likely)
+        )
+    };
+    let port = match (ep.port, stated) {
+        (Some(p), Some(proto)) if (p == GRPC_PORT || p == HTTP_PORT) && p != proto.port() => {
+            let (owner, receiver) = if p == GRPC_PORT {
+                ("OTLP/gRPC", "gRPC")
+            } else {
+                ("OTLP/HTTP", "HTTP")
+            };
+            findings.push(Finding::new(
+                "wrong-port",
+                &about,
+                format!(
+                    "port {p} is {owner}'s, but this endpoint is {}: the Collector's {receiver} \
+                     receiver cannot answer it",
+                    proto.name(),
+                ),
+                use_url(proto.port()),
+            ));
+            proto.port()
+        }
+        (Some(p), _) => p,
+        (None, _) => {
+            let fix = match likely {
+                Some(proto) => use_url(proto.port()),
+                None => format!(
+                    "use OTEL_EXPORTER_OTLP_ENDPOINT={} for OTLP/gRPC, or {} for OTLP/HTTP",
+                    ep.https_url(GRPC_PORT, Some(Protocol::Grpc)),
+                    ep.https_url(HTTP_PORT, None)
+                ),
+            };
+            findings.push(Finding::new(
+                "missing-port",
+                &about,
+                "has no port, so SDKs connect to 443 (or 80), but the Collector's OTLP receivers \
+                 listen on 4317 (gRPC) and 4318 (HTTP)",
+                fix,
+            ));
+            likely.map(Protocol::port).unwrap_or(GRPC_PORT)
+        }
+    };
+    let https = use_url(port);
+    let tls_setup = !servers.is_empty();
+    match ep.scheme {
+        Some(Scheme::Http) if tls_setup => {
+            let symptom = match likely {
+                Some(Protocol::Grpc) => {
+                    "the gRPC exporter turns TLS off, and the Collector's TLS receiver drops the \
+                     plaintext connection"
+                }
+                Some(_) => {
+                    "the SDK sends plaintext HTTP, and the Collector's TLS receiver answers \
+                     \"client sent an HTTP request to an HTTPS server\""
+                }
+                None => "the SDK sends plaintext, and a TLS receiver refuses it",
+            };
+            findings.push(Finding::new(
+                "plaintext-scheme",
+                &about,
+                format!(
+                    "`http://` means no TLS, but `{}` holds a server certificate for TLS: {symptom}",
+                    dir.display()
+                ),
+                https.clone(),
+            ));
+        }
+        None => {
+            let problem = if likely == Some(Protocol::Grpc) {
+                "has no scheme: whether an SDK uses TLS then depends on it and on \
+                 OTEL_EXPORTER_OTLP_INSECURE, and the Java SDK refuses the value"
+            } else {
+                "has no scheme: OTLP/HTTP needs a full URL, and only `https://` turns TLS on"
+            };
+            findings.push(Finding::new(
+                "missing-scheme",
+                &about,
+                problem,
+                https.clone(),
+            ));
+        }
+        _ => {}
+    }
+
+    let name = ep.server_name().map_err(anyhow::Error::msg)?;
+    if servers.is_empty() {
+        findings.push(Finding::new(
+            "no-server-cert",
+            &about,
+            format!(
+                "{} holds no server certificate (extKeyUsage serverAuth) for the Collector to present",
+                dir.display()
+            ),
+            report::command(dir, &["issue", "server", "--san", &ep.host]),
+        ));
+        return Ok(findings);
+    }
+    let mut covering = false;
+    for s in servers {
+        let der = read::certificate(&s.cert_path)?;
+        if let Ok(ee) = webpki::EndEntityCert::try_from(&der) {
+            covering |= ee.verify_is_valid_for_subject_name(&name).is_ok();
+        }
+    }
+    if !covering {
+        let main = servers
+            .iter()
+            .find(|s| s.name == "server")
+            .unwrap_or(&servers[0]);
+        let der = read::certificate(&main.cert_path)?;
+        let x = read::parse_cert(&der)?;
+        let info = CertInfo::of(&x, &der, OffsetDateTime::now_utc())?;
+        let listed = servers
+            .iter()
+            .map(|s| format!("`{}`", s.cert_path.display()))
+            .collect::<Vec<_>>()
+            .join(", ");
+        findings.push(Finding::new(
+            "name-mismatch",
+            &about,
+            format!(
+                "the host `{}` is not a name of {listed}: clients refuse the handshake. `{}` \
+                 covers {} (only subjectAltNames count, never the CN)",
+                ep.host,
+                main.cert_path.display(),
+                info.names_text()
+            ),
+            Reissue::of(&main.cert_path, &x).command(Role::Server, Some(&ep.host)),
+        ));
+    }
+    Ok(findings)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn windows() {
+        assert_eq!(parse_window("30d").unwrap().duration, Duration::days(30));
+        assert_eq!(parse_window("12h").unwrap().duration, Duration::hours(12));
+        assert_eq!(parse_window("2w").unwrap().duration, Duration::days(14));
+        assert_eq!(parse_window("0").unwrap().duration, Duration::ZERO);
+        for bad in [
+            "",
+            "d",
+            "30",
+            "30x",
+            "-1d",
+            "1.5d",
+            "99999999999999999d",
+            "40000w",
+        ] {
+            assert!(parse_window(bad).is_err(), "{bad}");
+        }
+    }
+}

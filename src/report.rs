@@ -1,0 +1,176 @@
+//! Findings: what `verify`, `check` and `probe` found wrong, each with the command that fixes
+//! it, printed as text or as JSON (the shape is documented in the README, section Checking).
+//! Whether there was any finding decides the exit code (DESIGN §2: 1).
+
+use std::io::Write;
+use std::path::Path;
+
+use anyhow::Result;
+use serde::Serialize;
+
+/// One problem, in plain words, and how to fix it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Finding {
+    /// Stable kebab-case name of the kind of problem, e.g. `name-mismatch` (README lists them).
+    pub code: &'static str,
+    /// The file or endpoint the finding is about.
+    pub about: String,
+    /// What is wrong.
+    pub problem: String,
+    /// What to do: the exact command where there is one; one step per line.
+    pub fix: String,
+}
+
+impl Finding {
+    pub fn new(
+        code: &'static str,
+        about: impl Into<String>,
+        problem: impl Into<String>,
+        fix: impl Into<String>,
+    ) -> Finding {
+        Finding {
+            code,
+            about: about.into(),
+            problem: problem.into(),
+            fix: fix.into(),
+        }
+    }
+}
+
+/// Did the command find anything? `main` turns this into the exit code.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Outcome {
+    Clean,
+    Findings,
+}
+
+/// The JSON document of `verify`, `check` and `probe`: `ok`, `findings`, then the command's
+/// own fields.
+#[derive(Serialize)]
+struct Document<'a, T: Serialize> {
+    ok: bool,
+    findings: &'a [Finding],
+    #[serde(flatten)]
+    details: &'a T,
+}
+
+/// Prints a command's result: as one JSON document, or as `text` (what was looked at)
+/// followed by each finding and a one-line verdict.
+pub fn print<T: Serialize>(
+    details: &T,
+    text: &str,
+    findings: &[Finding],
+    json: bool,
+) -> Result<Outcome> {
+    let mut out = std::io::stdout().lock();
+    if json {
+        let doc = Document {
+            ok: findings.is_empty(),
+            findings,
+            details,
+        };
+        serde_json::to_writer_pretty(&mut out, &doc)?;
+        writeln!(out)?;
+    } else {
+        out.write_all(text.as_bytes())?;
+        out.write_all(render(findings).as_bytes())?;
+    }
+    out.flush()?;
+    Ok(if findings.is_empty() {
+        Outcome::Clean
+    } else {
+        Outcome::Findings
+    })
+}
+
+/// The findings as text, e.g.
+///
+/// ```text
+/// problem [expired] certs/server.crt: expired on 2025-01-31, 3 days ago; every client refuses it
+///     fix: otelpki issue server --san localhost,127.0.0.1,::1 --force
+/// ```
+pub fn render(findings: &[Finding]) -> String {
+    let mut s = String::new();
+    for f in findings {
+        s.push_str(&format!(
+            "problem [{}] {}: {}\n",
+            f.code, f.about, f.problem
+        ));
+        for (i, line) in f.fix.lines().enumerate() {
+            let head = if i == 0 { "    fix:" } else { "        " };
+            s.push_str(&format!("{head} {line}\n"));
+        }
+    }
+    match findings.len() {
+        0 => s.push_str("ok: no problems found\n"),
+        1 => s.push_str("1 problem found\n"),
+        n => s.push_str(&format!("{n} problems found\n")),
+    }
+    s
+}
+
+/// `otelpki [--dir DIR] ARGS...` as a user would type it: `--dir` only when DIR is not the
+/// default `certs`, and every argument quoted for a POSIX shell where it needs to be.
+pub fn command(dir: &Path, args: &[&str]) -> String {
+    let mut words = vec!["otelpki".to_string()];
+    if dir != Path::new("certs") {
+        let shown = if dir.as_os_str().is_empty() {
+            ".".into()
+        } else {
+            dir.display().to_string()
+        };
+        words.push("--dir".into());
+        words.push(quote(&shown));
+    }
+    words.extend(args.iter().map(|a| quote(a)));
+    words.join(" ")
+}
+
+/// Quotes a word for a POSIX shell if it holds anything but safe characters.
+pub fn quote(word: &str) -> String {
+    let safe = !word.is_empty()
+        && word
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_.,:/=@+%".contains(c));
+    if safe {
+        word.to_string()
+    } else {
+        format!("'{}'", word.replace('\'', r"'\''"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn commands_are_typed_as_a_user_would() {
+        assert_eq!(
+            command(Path::new("certs"), &["issue", "server", "--san", "a,::1"]),
+            "otelpki issue server --san a,::1"
+        );
+        assert_eq!(
+            command(
+                Path::new("/etc/otel certs"),
+                &["issue", "client", "--cn", "it's"]
+            ),
+            r"otelpki --dir '/etc/otel certs' issue client --cn 'it'\''s'"
+        );
+        assert_eq!(command(Path::new(""), &["check"]), "otelpki --dir . check");
+    }
+
+    #[test]
+    fn text_names_code_subject_and_fix() {
+        let text = render(&[Finding::new(
+            "expired",
+            "a.crt",
+            "it expired",
+            "step 1\nstep 2",
+        )]);
+        assert_eq!(
+            text,
+            "problem [expired] a.crt: it expired\n    fix: step 1\n         step 2\n1 problem found\n"
+        );
+        assert_eq!(render(&[]), "ok: no problems found\n");
+    }
+}

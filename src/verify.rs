@@ -1,0 +1,701 @@
+//! `verify`, and the judgement `check` and `probe` share: a certificate against a CA with
+//! rustls-webpki (the verifier rustls uses) for chain, purpose (extKeyUsage) and host name or IP;
+//! its validity now; whether a key belongs to it. Each problem becomes a `Finding` whose fix is
+//! the otelpki command that issues a correct certificate.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration as StdDuration;
+
+use anyhow::{Context, Result, bail};
+use rcgen::KeyPair;
+use rustls::pki_types::TrustAnchor;
+use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
+use serde::Serialize;
+use time::OffsetDateTime;
+use webpki::{EndEntityCert, KeyUsage};
+use x509_parser::certificate::X509Certificate;
+
+use crate::cli::VerifyArgs;
+use crate::inspect::{CertInfo, Validity};
+use crate::issue::date;
+use crate::profile::Role;
+use crate::read;
+use crate::report::{self, Finding, Outcome};
+
+/// What a leaf certificate is for: its extKeyUsage.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Purpose {
+    /// TLS server authentication (serverAuth), e.g. the Collector's receiver
+    Server,
+    /// TLS client authentication (clientAuth), e.g. an application sending telemetry
+    Client,
+}
+
+impl Purpose {
+    fn usage(self) -> KeyUsage {
+        match self {
+            Purpose::Server => KeyUsage::server_auth(),
+            Purpose::Client => KeyUsage::client_auth(),
+        }
+    }
+    fn eku(self) -> &'static str {
+        match self {
+            Purpose::Server => "serverAuth",
+            Purpose::Client => "clientAuth",
+        }
+    }
+    fn role(self) -> Role {
+        match self {
+            Purpose::Server => Role::Server,
+            Purpose::Client => Role::Client,
+        }
+    }
+    /// The purpose a certificate's extKeyUsage states, if exactly one of the two.
+    pub fn of(info: &CertInfo) -> Option<Purpose> {
+        let has = |p: &str| info.extended_key_usage.iter().any(|e| e == p);
+        match (has("serverAuth"), has("clientAuth")) {
+            (true, false) => Some(Purpose::Server),
+            (false, true) => Some(Purpose::Client),
+            _ => None,
+        }
+    }
+}
+
+/// Accepts any extKeyUsage (a malformed one still fails): to learn whether the chain is good
+/// when the purpose is not.
+struct AnyPurpose;
+
+impl webpki::ExtendedKeyUsageValidator for AnyPurpose {
+    fn validate(&self, iter: webpki::KeyPurposeIdIter<'_, '_>) -> Result<(), webpki::Error> {
+        for id in iter {
+            id?;
+        }
+        Ok(())
+    }
+}
+
+/// The certificates of a CA file, used as trust anchors.
+pub struct Anchors {
+    pub path: PathBuf,
+    pub certs: Vec<CertificateDer<'static>>,
+}
+
+impl Anchors {
+    /// Reads the CA file; a file that cannot be a trust anchor is an input error.
+    pub fn load(path: &Path) -> Result<Anchors> {
+        let certs = read::certificates(path)?;
+        for c in &certs {
+            webpki::anchor_from_trusted_cert(c).map_err(|e| {
+                anyhow::anyhow!(
+                    "`{}` cannot be used as a CA: rustls/webpki refuses it ({e:?})",
+                    path.display()
+                )
+            })?;
+        }
+        Ok(Anchors {
+            path: path.to_path_buf(),
+            certs,
+        })
+    }
+
+    fn trust_anchors(&self) -> Vec<TrustAnchor<'_>> {
+        self.certs
+            .iter()
+            .filter_map(|c| webpki::anchor_from_trusted_cert(c).ok())
+            .collect()
+    }
+
+    fn subjects(&self) -> Vec<String> {
+        self.certs
+            .iter()
+            .filter_map(|c| read::parse_cert(c).ok())
+            .map(|x| x.subject().to_string())
+            .collect()
+    }
+
+    fn shown(&self) -> String {
+        format!("`{}`", self.path.display())
+    }
+}
+
+/// How to make a correct certificate in place of one: its directory, file stem, names and
+/// subject, turned into `otelpki issue ...` commands.
+#[derive(Clone, Debug)]
+pub struct Reissue {
+    pub dir: PathBuf,
+    pub stem: String,
+    pub cn: Option<String>,
+    pub org: Option<String>,
+    /// DNS names and IP addresses, in the certificate's order.
+    pub names: Vec<String>,
+}
+
+impl Reissue {
+    /// From the certificate at `path`: its directory and stem, its names and subject.
+    pub fn of(path: &Path, x: &X509Certificate<'_>) -> Reissue {
+        let first = |it: &mut dyn Iterator<
+            Item = &x509_parser::x509::AttributeTypeAndValue<'_>,
+        >| { it.next().and_then(|a| a.as_str().ok()).map(str::to_string) };
+        Reissue {
+            dir: path.parent().map(Path::to_path_buf).unwrap_or_default(),
+            stem: path
+                .file_stem()
+                .map(|s| s.to_string_lossy().into_owned())
+                .unwrap_or_default(),
+            cn: first(&mut x.subject().iter_common_name()),
+            org: first(&mut x.subject().iter_organization()),
+            names: crate::inspect::names(x)
+                .into_iter()
+                .filter(|n| n.kind == "dns" || n.kind == "ip")
+                .map(|n| n.value)
+                .collect(),
+        }
+    }
+
+    /// For a certificate that is not a file here (a server's, seen by `probe`): written to
+    /// DIR/server.crt.
+    pub fn remote(dir: &Path, x: &X509Certificate<'_>) -> Reissue {
+        Reissue {
+            dir: dir.to_path_buf(),
+            stem: "server".into(),
+            ..Reissue::of(Path::new("server.crt"), x)
+        }
+    }
+
+    /// The command that issues this certificate again as a `role` certificate, with `extra`
+    /// added to its names.
+    pub fn command(&self, role: Role, extra: Option<&str>) -> String {
+        let mut names = self.names.clone();
+        if let Some(extra) = extra {
+            if !names.iter().any(|n| n.eq_ignore_ascii_case(extra)) {
+                names.push(extra.to_string());
+            }
+        }
+        let sans = names.join(",");
+        let mut args: Vec<&str> = Vec::new();
+        match role {
+            Role::Client => {
+                args.extend(["issue", "client", "--cn"]);
+                args.push(self.cn.as_deref().unwrap_or("my-application"));
+                if !names.is_empty() {
+                    args.extend(["--san", &sans]);
+                }
+            }
+            _ => {
+                args.extend(["issue", "server", "--san"]);
+                args.push(if names.is_empty() { "HOST" } else { &sans });
+            }
+        }
+        if let Some(org) = &self.org {
+            args.extend(["--org", org]);
+        }
+        // A stem that is the other role's default (client.crt re-issued as a server
+        // certificate) or the CA's is not kept: the new certificate takes its role's default.
+        let keep = !matches!(self.stem.as_str(), "" | "ca" | "server" | "client");
+        if keep {
+            args.extend(["--name", &self.stem]);
+        }
+        args.push("--force");
+        report::command(&self.dir, &args)
+    }
+}
+
+/// A leaf certificate under judgement.
+pub struct Leaf<'a> {
+    /// How findings name it: a file, or the server at an endpoint.
+    pub about: String,
+    /// The leaf first, then any intermediates presented with it.
+    pub chain: &'a [CertificateDer<'static>],
+    /// The role a correct certificate in its place has.
+    pub role: Role,
+    pub reissue: Reissue,
+}
+
+impl Leaf<'_> {
+    fn fix(&self, extra_name: Option<&str>) -> String {
+        self.reissue.command(self.role, extra_name)
+    }
+}
+
+fn unix(t: OffsetDateTime) -> UnixTime {
+    UnixTime::since_unix_epoch(StdDuration::from_secs(
+        u64::try_from(t.unix_timestamp()).unwrap_or(0),
+    ))
+}
+
+fn days_between(a: OffsetDateTime, b: OffsetDateTime) -> String {
+    match (b - a).whole_days() {
+        0 => "less than a day".into(),
+        1 => "1 day".into(),
+        n => format!("{n} days"),
+    }
+}
+
+/// Whether the leaf is valid now: expired and not-yet-valid findings.
+pub fn validity(leaf: &Leaf<'_>, info: &CertInfo, now: OffsetDateTime) -> Option<Finding> {
+    match info.validity {
+        Validity::Valid => None,
+        Validity::Expired => Some(Finding::new(
+            "expired",
+            &leaf.about,
+            format!(
+                "expired on {} ({} ago); every TLS client and server refuses it",
+                date(info.not_after),
+                days_between(info.not_after, now)
+            ),
+            leaf.fix(None),
+        )),
+        Validity::NotYetValid => Some(Finding::new(
+            "not-yet-valid",
+            &leaf.about,
+            format!(
+                "is not valid before {} (in {}): the clock of this machine or of the one that \
+                 issued it is wrong",
+                crate::inspect::when(info.not_before),
+                days_between(now, info.not_before)
+            ),
+            format!(
+                "correct the clock (e.g. enable NTP: timedatectl set-ntp true), or issue it again:\n{}",
+                leaf.fix(None)
+            ),
+        )),
+    }
+}
+
+/// Judges `leaf` with rustls-webpki against `anchors` for `purpose` (any, if None) and, if
+/// given, `host`: validity now, purpose, chain, name. Each dimension is reported on its own:
+/// webpki stops at the first problem, so after an expiry or purpose failure the chain is
+/// judged again at a time the leaf was valid, and for any purpose.
+pub fn judge(
+    leaf: &Leaf<'_>,
+    anchors: &Anchors,
+    purpose: Option<Purpose>,
+    host: Option<&ServerName<'_>>,
+    now: OffsetDateTime,
+) -> Result<Vec<Finding>> {
+    let Some(der) = leaf.chain.first() else {
+        bail!("{}: no certificate", leaf.about);
+    };
+    let x = read::parse_cert(der)?;
+    let info = CertInfo::of(&x, der, now)?;
+    let mut findings: Vec<Finding> = validity(leaf, &info, now).into_iter().collect();
+
+    let ee = match EndEntityCert::try_from(der) {
+        Ok(ee) => ee,
+        Err(e) => {
+            findings.push(Finding::new(
+                "invalid-certificate",
+                &leaf.about,
+                format!(
+                    "rustls/webpki cannot use it at all ({e:?}), and other TLS stacks are as strict"
+                ),
+                leaf.fix(None),
+            ));
+            return Ok(findings);
+        }
+    };
+    let trust = anchors.trust_anchors();
+    let time = unix(now.clamp(info.not_before, info.not_after));
+    let intermediates = &leaf.chain[1..];
+    let verify = |purpose: Option<Purpose>| match purpose {
+        Some(p) => verify_chain(&ee, &trust, intermediates, time, p.usage()),
+        None => verify_chain(&ee, &trust, intermediates, time, AnyPurpose),
+    };
+    match verify(purpose) {
+        Ok(()) => {}
+        Err(e) if is_purpose_error(&e) => {
+            if let Some(p) = purpose {
+                findings.push(wrong_purpose(leaf, &info, p));
+            }
+            if let Err(e) = verify(None) {
+                findings.push(chain_finding(leaf, &info, anchors, &e));
+            }
+        }
+        Err(e) => findings.push(chain_finding(leaf, &info, anchors, &e)),
+    }
+
+    if let Some(host) = host {
+        if let Err(e) = ee.verify_is_valid_for_subject_name(host) {
+            findings.push(name_mismatch(leaf, &info, host, &e));
+        }
+    }
+    Ok(findings)
+}
+
+fn verify_chain(
+    ee: &EndEntityCert<'_>,
+    trust: &[TrustAnchor<'_>],
+    intermediates: &[CertificateDer<'_>],
+    time: UnixTime,
+    usage: impl webpki::ExtendedKeyUsageValidator,
+) -> std::result::Result<(), webpki::Error> {
+    ee.verify_for_usage(
+        webpki::ALL_VERIFICATION_ALGS,
+        trust,
+        intermediates,
+        time,
+        usage,
+        None,
+        None,
+    )
+    .map(|_| ())
+}
+
+#[allow(deprecated)]
+fn is_purpose_error(e: &webpki::Error) -> bool {
+    matches!(
+        e,
+        webpki::Error::RequiredEkuNotFound
+            | webpki::Error::RequiredEkuNotFoundContext(_)
+            | webpki::Error::EmptyEkuExtension
+    )
+}
+
+fn eku_text(info: &CertInfo) -> String {
+    if info.extended_key_usage.is_empty() {
+        "an empty extKeyUsage".into()
+    } else {
+        format!("extKeyUsage {}", info.extended_key_usage.join(", "))
+    }
+}
+
+fn wrong_purpose(leaf: &Leaf<'_>, info: &CertInfo, p: Purpose) -> Finding {
+    let what = match p {
+        Purpose::Server => "a TLS server (e.g. the Collector's receiver)",
+        Purpose::Client => "a TLS client (e.g. an application with mTLS)",
+    };
+    let fix = leaf.reissue.command(p.role(), None);
+    Finding::new(
+        "wrong-purpose",
+        &leaf.about,
+        format!(
+            "cannot be used by {what}: it has {}, and {} is required",
+            eku_text(info),
+            p.eku()
+        ),
+        fix,
+    )
+}
+
+fn name_mismatch(
+    leaf: &Leaf<'_>,
+    info: &CertInfo,
+    host: &ServerName<'_>,
+    e: &webpki::Error,
+) -> Finding {
+    let host = host.to_str();
+    let why = match e {
+        webpki::Error::CertNotValidForName(_) => String::new(),
+        other => format!(" ({other:?})"),
+    };
+    let kind = if host.parse::<std::net::IpAddr>().is_ok() {
+        "IP address"
+    } else {
+        "name"
+    };
+    Finding::new(
+        "name-mismatch",
+        &leaf.about,
+        format!(
+            "does not cover the {kind} `{host}` that clients connect to{why}; it covers {} \
+             (only subjectAltNames count, never the CN)",
+            info.names_text()
+        ),
+        leaf.fix(Some(&host)),
+    )
+}
+
+fn chain_finding(
+    leaf: &Leaf<'_>,
+    info: &CertInfo,
+    anchors: &Anchors,
+    e: &webpki::Error,
+) -> Finding {
+    use webpki::Error as E;
+    let ca = anchors.shown();
+    let ca_names = anchors
+        .subjects()
+        .into_iter()
+        .map(|s| format!("\"{s}\""))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let fix = leaf.fix(None);
+    match e {
+        E::UnknownIssuer => Finding::new(
+            "unknown-ca",
+            &leaf.about,
+            format!(
+                "is not signed by the CA in {ca}: it was issued by \"{}\", and {ca} holds {ca_names}",
+                info.issuer
+            ),
+            fix,
+        ),
+        E::InvalidSignatureForPublicKey => Finding::new(
+            "unknown-ca",
+            &leaf.about,
+            format!(
+                "names \"{}\" as its issuer, like the CA in {ca}, but another key signed it: \
+                 the CA was re-created (init-ca --force) after it was issued, or it comes from \
+                 another CA of the same name",
+                info.issuer
+            ),
+            fix,
+        ),
+        E::CaUsedAsEndEntity => Finding::new(
+            "not-a-leaf",
+            &leaf.about,
+            "is a CA certificate (basicConstraints CA:TRUE), not a server or client certificate",
+            fix,
+        ),
+        E::UnsupportedCriticalExtension => Finding::new(
+            "invalid-certificate",
+            &leaf.about,
+            format!(
+                "has a critical extension TLS stacks do not know ({}); they all refuse it",
+                info.unknown_critical_extensions.join(", ")
+            ),
+            fix,
+        ),
+        E::CertExpired { not_after, .. } => Finding::new(
+            "invalid-chain",
+            &leaf.about,
+            format!(
+                "a CA certificate in its chain expired on {}",
+                date(from_unix(*not_after))
+            ),
+            fix,
+        ),
+        E::CertNotValidYet { not_before, .. } => Finding::new(
+            "invalid-chain",
+            &leaf.about,
+            format!(
+                "a CA certificate in its chain is not valid before {}",
+                date(from_unix(*not_before))
+            ),
+            fix,
+        ),
+        E::UnsupportedSignatureAlgorithmContext(_)
+        | E::UnsupportedSignatureAlgorithmForPublicKeyContext(_) => Finding::new(
+            "invalid-certificate",
+            &leaf.about,
+            "is signed with an algorithm rustls/webpki refuses (e.g. SHA-1, or RSA under 2048 bits)",
+            fix,
+        ),
+        other => Finding::new(
+            "invalid-chain",
+            &leaf.about,
+            format!("rustls/webpki refuses its chain to {ca}: {other:?}"),
+            fix,
+        ),
+    }
+}
+
+fn from_unix(t: UnixTime) -> OffsetDateTime {
+    i64::try_from(t.as_secs())
+        .ok()
+        .and_then(|s| OffsetDateTime::from_unix_timestamp(s).ok())
+        .unwrap_or(OffsetDateTime::UNIX_EPOCH)
+}
+
+/// Whether `key` is the private key of the certificate `x`.
+pub fn key_matches(key: &KeyPair, x: &X509Certificate<'_>) -> bool {
+    key.public_key_raw() == x.public_key().subject_public_key.data.as_ref()
+}
+
+/// A finding if the key at `key_path` does not belong to the leaf.
+pub fn key_finding(leaf: &Leaf<'_>, key_path: &Path, key: &KeyPair) -> Result<Option<Finding>> {
+    let Some(der) = leaf.chain.first() else {
+        return Ok(None);
+    };
+    let x = read::parse_cert(der)?;
+    if key_matches(key, &x) {
+        return Ok(None);
+    }
+    Ok(Some(Finding::new(
+        "key-mismatch",
+        &leaf.about,
+        format!(
+            "the key `{}` does not belong to it (their public keys differ): a TLS stack refuses \
+             to load the pair",
+            key_path.display()
+        ),
+        format!(
+            "issue a new pair (certificate and key together):\n{}",
+            leaf.fix(None)
+        ),
+    )))
+}
+
+/// Problems of the CA file itself: not a CA, expired, not yet valid, or (with `window`)
+/// expiring soon. `reissue_all` are the commands that re-issue what it signed.
+pub fn ca_findings(
+    anchors: &Anchors,
+    now: OffsetDateTime,
+    window: Option<(time::Duration, &str)>,
+    reissue_all: &[String],
+) -> Result<Vec<Finding>> {
+    let mut findings = Vec::new();
+    let about = anchors.path.display().to_string();
+    let dir = anchors.path.parent().unwrap_or(Path::new(""));
+    let mut renew = vec![report::command(dir, &["init-ca", "--force"])];
+    if reissue_all.is_empty() {
+        renew.push(
+            "then issue every server and client certificate again (otelpki issue ... --force)"
+                .into(),
+        );
+    } else {
+        renew.push("then issue every certificate it signed again:".into());
+        renew.extend(reissue_all.iter().cloned());
+    }
+    let renew = renew.join("\n");
+    for der in &anchors.certs {
+        let x = read::parse_cert(der)?;
+        let info = CertInfo::of(&x, der, now)?;
+        let name = format!("the CA \"{}\"", info.subject);
+        if !info.is_ca {
+            findings.push(Finding::new(
+                "not-a-ca",
+                &about,
+                format!(
+                    "{name} is not a CA certificate (no basicConstraints CA:TRUE): Go, OpenSSL \
+                     and Java refuse every certificate that chains to it"
+                ),
+                format!("create a CA and issue from it:\n{renew}"),
+            ));
+        }
+        match info.validity {
+            Validity::Expired => findings.push(Finding::new(
+                "ca-expired",
+                &about,
+                format!(
+                    "{name} expired on {} ({} ago): Go, OpenSSL and Java refuse every certificate it signed",
+                    date(info.not_after),
+                    days_between(info.not_after, now)
+                ),
+                renew.clone(),
+            )),
+            Validity::NotYetValid => findings.push(Finding::new(
+                "ca-not-yet-valid",
+                &about,
+                format!(
+                    "{name} is not valid before {}: a clock is wrong",
+                    crate::inspect::when(info.not_before)
+                ),
+                "correct the clock (e.g. enable NTP: timedatectl set-ntp true)",
+            )),
+            Validity::Valid => {
+                if let Some((w, text)) = window {
+                    if info.not_after < now + w {
+                        findings.push(Finding::new(
+                            "ca-expiring",
+                            &about,
+                            format!(
+                                "{name} expires on {}, in {} (within {text}); every certificate it signed stops working then",
+                                date(info.not_after),
+                                days_between(now, info.not_after)
+                            ),
+                            renew.clone(),
+                        ));
+                    }
+                }
+            }
+        }
+    }
+    Ok(findings)
+}
+
+/// What `verify --json` reports besides the findings.
+#[derive(Serialize)]
+struct Details<'a> {
+    certificate: &'a CertInfo,
+    ca: String,
+    purpose: Option<Purpose>,
+    host: Option<&'a str>,
+    key: Option<String>,
+}
+
+pub fn run(dir: &Path, args: &VerifyArgs) -> Result<Outcome> {
+    let now = OffsetDateTime::now_utc();
+    let chain = read::certificates(&args.cert)?;
+    let ca_path = args.ca.clone().unwrap_or_else(|| dir.join("ca.crt"));
+    if args.ca.is_none() && !ca_path.exists() {
+        bail!(
+            "no CA to verify against: `{}` does not exist; pass --ca FILE (the CA the other side trusts)",
+            ca_path.display()
+        );
+    }
+    let anchors = Anchors::load(&ca_path)?;
+    let host =
+        match &args.host {
+            Some(h) => Some(ServerName::try_from(h.clone()).map_err(|_| {
+                anyhow::anyhow!("--host `{h}` is not a valid host name or IP address")
+            })?),
+            None => None,
+        };
+    let x = read::parse_cert(&chain[0]).with_context(|| format!("`{}`", args.cert.display()))?;
+    let info = CertInfo::of(&x, &chain[0], now)?;
+    let purpose = args.purpose.or_else(|| Purpose::of(&info));
+    let role = match purpose {
+        Some(p) => p.role(),
+        None if info.sans.is_empty() => Role::Client,
+        None => Role::Server,
+    };
+    let leaf = Leaf {
+        about: args.cert.display().to_string(),
+        chain: &chain,
+        role,
+        reissue: Reissue::of(&args.cert, &x),
+    };
+    let mut findings = ca_findings(&anchors, now, None, &[])?;
+    if info.is_ca && args.purpose.is_none() && args.host.is_none() {
+        // A CA given as CERT: judge it as a CA (done above), not as a leaf.
+        if !anchors.certs.contains(&chain[0]) {
+            findings.extend(ca_findings(
+                &Anchors {
+                    path: args.cert.clone(),
+                    certs: vec![chain[0].clone()],
+                },
+                now,
+                None,
+                &[],
+            )?);
+        }
+    } else {
+        findings.extend(judge(&leaf, &anchors, purpose, host.as_ref(), now)?);
+    }
+    if let Some(key_path) = &args.key {
+        let key = read::key_pair(key_path)?;
+        findings.extend(key_finding(&leaf, key_path, &key)?);
+    }
+
+    let mut text = format!(
+        "{}: \"{}\", issued by \"{}\"\n",
+        leaf.about, info.subject, info.issuer
+    );
+    text.push_str(&format!("  names:    {}\n", info.names_text()));
+    text.push_str(&format!(
+        "  valid:    until {} ({})\n",
+        crate::inspect::when(info.not_after),
+        info.validity_text()
+    ));
+    let mut checked = vec![format!("chain to {}", anchors.shown())];
+    if let Some(p) = purpose {
+        checked.push(format!("purpose {}", p.eku()));
+    }
+    if let Some(h) = &args.host {
+        checked.push(format!("name `{h}`"));
+    }
+    if let Some(k) = &args.key {
+        checked.push(format!("key `{}`", k.display()));
+    }
+    text.push_str(&format!("  checked:  {}\n", checked.join(", ")));
+    let details = Details {
+        certificate: &info,
+        ca: ca_path.display().to_string(),
+        purpose,
+        host: args.host.as_deref(),
+        key: args.key.as_ref().map(|k| k.display().to_string()),
+    };
+    report::print(&details, &text, &findings, args.json)
+}
