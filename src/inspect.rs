@@ -452,9 +452,9 @@ impl CertInfo {
         line("ext key usage:", &list(&self.extended_key_usage));
         if !self.unknown_critical_extensions.is_empty() {
             line(
-                "unknown critical extensions:",
+                "unknown ext.:",
                 &format!(
-                    "{} (TLS stacks refuse this certificate)",
+                    "{} (critical: TLS stacks refuse this certificate)",
                     self.unknown_critical_extensions.join(", ")
                 ),
             );

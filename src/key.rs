@@ -6,8 +6,7 @@ use rcgen::{KeyPair, RsaKeySize, SignatureAlgorithm};
 use x509_parser::public_key::PublicKey;
 use x509_parser::x509::SubjectPublicKeyInfo;
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum, serde::Serialize)]
-#[serde(rename_all = "kebab-case")]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
 pub enum KeyType {
     /// ECDSA on P-256 with SHA-256: accepted by every OpenTelemetry SDK (the default)
     #[value(name = "ecdsa-p256")]
@@ -104,6 +103,13 @@ impl KeyType {
             }
             _ => None,
         }
+    }
+}
+
+/// In JSON a key type is its command-line name (`rsa-2048`, not serde's `rsa2048`).
+impl serde::Serialize for KeyType {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.name())
     }
 }
 

@@ -187,7 +187,7 @@ impl Wire {
 
     /// Counts complete TLS records (5-byte header with a 16-bit length, then the body).
     fn observe(&mut self, mut data: &[u8]) {
-        let room = 16usize.saturating_sub(self.first.len());
+        let room = 64usize.saturating_sub(self.first.len());
         self.first.extend_from_slice(&data[..room.min(data.len())]);
         while !data.is_empty() {
             if self.header_len < 5 {

@@ -44,30 +44,20 @@ pub fn certificates(path: &Path) -> Result<Vec<CertificateDer<'static>>> {
     certificates_from(path, &bytes)
 }
 
+/// The certificates of `bytes` (what `contents_from` finds, keys and other blocks left out).
 pub fn certificates_from(path: &Path, bytes: &[u8]) -> Result<Vec<CertificateDer<'static>>> {
-    let certs: Vec<CertificateDer<'static>> = if looks_like_pem(bytes) {
-        pem_blocks(path, bytes)?
-            .into_iter()
-            .filter(|b| b.tag() == "CERTIFICATE")
-            .map(|b| CertificateDer::from(b.into_contents()))
-            .collect()
-    } else {
-        vec![CertificateDer::from(bytes.to_vec())]
-    };
+    let certs: Vec<CertificateDer<'static>> = contents_from(path, bytes)?
+        .into_iter()
+        .filter_map(|item| match item {
+            Item::Certificate(der) => Some(der),
+            _ => None,
+        })
+        .collect();
     if certs.is_empty() {
         bail!(
             "`{}` holds no certificate (expected a -----BEGIN CERTIFICATE----- block)",
             path.display()
         );
-    }
-    for (i, der) in certs.iter().enumerate() {
-        parse_cert(der).with_context(|| {
-            format!(
-                "`{}`: certificate #{} is not a valid X.509 certificate",
-                path.display(),
-                i + 1
-            )
-        })?;
     }
     Ok(certs)
 }
@@ -125,13 +115,23 @@ pub fn contents(path: &Path) -> Result<Vec<Item>> {
 
 pub fn contents_from(path: &Path, bytes: &[u8]) -> Result<Vec<Item>> {
     if !looks_like_pem(bytes) {
-        if parse_cert(bytes).is_ok() {
-            return Ok(vec![Item::Certificate(CertificateDer::from(
-                bytes.to_vec(),
-            ))]);
-        }
+        let cert_error = match parse_cert(bytes) {
+            Ok(_) => {
+                return Ok(vec![Item::Certificate(CertificateDer::from(
+                    bytes.to_vec(),
+                ))]);
+            }
+            Err(e) => e,
+        };
         if let Ok(key) = PrivateKeyDer::try_from(bytes.to_vec()) {
             return Ok(vec![Item::PrivateKey(key)]);
+        }
+        // DER starts with a SEQUENCE: say why it is not a certificate.
+        if bytes.first() == Some(&0x30) {
+            bail!(
+                "`{}` is DER but not a valid certificate or private key: {cert_error:#}",
+                path.display()
+            );
         }
         bail!(
             "`{}` is neither PEM (no -----BEGIN line) nor a DER certificate or private key",

@@ -283,6 +283,10 @@ pub fn judge(
 
     let ee = match EndEntityCert::try_from(der) {
         Ok(ee) => ee,
+        Err(webpki::Error::UnsupportedCriticalExtension) => {
+            findings.push(unknown_critical(leaf, &info));
+            return Ok(findings);
+        }
         Err(e) => {
             findings.push(Finding::new(
                 "invalid-certificate",
@@ -448,15 +452,7 @@ fn chain_finding(
             "is a CA certificate (basicConstraints CA:TRUE), not a server or client certificate",
             fix,
         ),
-        E::UnsupportedCriticalExtension => Finding::new(
-            "invalid-certificate",
-            &leaf.about,
-            format!(
-                "has a critical extension TLS stacks do not know ({}); they all refuse it",
-                info.unknown_critical_extensions.join(", ")
-            ),
-            fix,
-        ),
+        E::UnsupportedCriticalExtension => unknown_critical(leaf, info),
         E::CertExpired { not_after, .. } => Finding::new(
             "invalid-chain",
             &leaf.about,
@@ -489,6 +485,20 @@ fn chain_finding(
             fix,
         ),
     }
+}
+
+fn unknown_critical(leaf: &Leaf<'_>, info: &CertInfo) -> Finding {
+    let which = if info.unknown_critical_extensions.is_empty() {
+        String::new()
+    } else {
+        format!(" ({})", info.unknown_critical_extensions.join(", "))
+    };
+    Finding::new(
+        "invalid-certificate",
+        &leaf.about,
+        format!("has a critical extension TLS stacks do not know{which}; they all refuse it"),
+        leaf.fix(None),
+    )
 }
 
 fn from_unix(t: UnixTime) -> OffsetDateTime {

@@ -2,6 +2,8 @@
 
 mod common;
 
+/// inspect, verify, check, probe: each failure produced for real and diagnosed (issue 4).
+mod check;
 /// Every command's happy path, --help examples, and every refusal of bad input.
 mod cli;
 /// Modes, overwrite refusal, --force, the race for a name, no leftovers.

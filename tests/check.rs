@@ -1,0 +1,1732 @@
+//! inspect, verify, check and probe (issue 4). Every failure is produced for real: certificates
+//! made wrong on purpose with the library's own profiles (an explicit clock for expiry), and live
+//! endpoints on 127.0.0.1 (rustls servers, plaintext servers, openssl s_server). Where a real
+//! TLS stack can judge the same file, the test asks it too, so the diagnosis and the stack agree.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, mpsc};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use rcgen::{CustomExtension, Issuer, KeyPair};
+use rustls::ServerConfig;
+use serde_json::Value;
+use time::OffsetDateTime;
+
+use otelpki::issue;
+use otelpki::key::KeyType;
+use otelpki::profile::{self, Role, Spec};
+
+use crate::common::{certs, init_pki, openssl, openssl_in, otelpki, pkcs8_key};
+
+// ---------------------------------------------------------------------------------------------
+// Helpers: certificates made wrong on purpose, running the binary, reading its JSON.
+
+fn now() -> OffsetDateTime {
+    OffsetDateTime::now_utc()
+}
+
+fn days(n: i64) -> time::Duration {
+    time::Duration::days(n)
+}
+
+fn spec(cn: &str, sans: &[&str], not_before: OffsetDateTime, not_after: OffsetDateTime) -> Spec {
+    Spec {
+        cn: cn.into(),
+        org: None,
+        sans: sans
+            .iter()
+            .map(|s| otelpki::san::parse(s).unwrap().to_rcgen().unwrap())
+            .collect(),
+        not_before: not_before.replace_nanosecond(0).unwrap(),
+        not_after: not_after.replace_nanosecond(0).unwrap(),
+        serial: profile::random_serial().unwrap(),
+        key_type: KeyType::EcdsaP256,
+    }
+}
+
+fn write_pair(dir: &Path, stem: &str, signed: &issue::Signed) {
+    std::fs::create_dir_all(dir).unwrap();
+    std::fs::write(dir.join(format!("{stem}.crt")), &signed.cert_pem).unwrap();
+    std::fs::write(dir.join(format!("{stem}.key")), &signed.key_pem).unwrap();
+}
+
+/// A CA named `cn`, written as DIR/STEM.crt + .key.
+fn ca(dir: &Path, stem: &str, cn: &str) -> Issuer<'static, KeyPair> {
+    let (signed, issuer) = issue::make_ca(
+        &spec(cn, &[], now() - days(1), now() + days(3650)),
+        KeyType::EcdsaP256.generate().unwrap(),
+    )
+    .unwrap();
+    write_pair(dir, stem, &signed);
+    issuer
+}
+
+/// The CA of a PKI made by `otelpki init`, loaded to sign more.
+fn load_ca(dir: &Path) -> Issuer<'static, KeyPair> {
+    issue::load_ca(&dir.join("ca.crt"), &dir.join("ca.key"), now())
+        .unwrap()
+        .issuer
+}
+
+/// A leaf from the role's profile, changed by `tweak` (the one visible deviation).
+fn leaf_with(
+    dir: &Path,
+    stem: &str,
+    role: Role,
+    issuer: &Issuer<'_, KeyPair>,
+    spec: &Spec,
+    tweak: impl FnOnce(&mut rcgen::CertificateParams),
+) {
+    let key = KeyType::EcdsaP256.generate().unwrap();
+    let mut params = profile::params(role, spec);
+    tweak(&mut params);
+    let cert = params.signed_by(&key, issuer).unwrap();
+    write_pair(
+        dir,
+        stem,
+        &issue::Signed {
+            cert_pem: cert.pem(),
+            key_pem: otelpki::key::pkcs8_pem(&key),
+        },
+    );
+}
+
+fn leaf(dir: &Path, stem: &str, role: Role, issuer: &Issuer<'_, KeyPair>, spec: &Spec) {
+    leaf_with(dir, stem, role, issuer, spec, |_| {});
+}
+
+/// Runs otelpki with `args` (+ `--json`) and returns (exit code, parsed stdout, stderr).
+fn json(dir: &Path, args: &[&str]) -> (i32, Value, String) {
+    let out = otelpki(dir).args(args).arg("--json").output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    let value = serde_json::from_str(&stdout)
+        .unwrap_or_else(|e| panic!("{args:?}: not JSON ({e}):\n{stdout}\n{stderr}"));
+    (out.status.code().unwrap_or(-1), value, stderr)
+}
+
+/// Runs otelpki and returns (exit code, stdout, stderr).
+fn text(dir: &Path, args: &[&str]) -> (i32, String, String) {
+    let out = otelpki(dir).args(args).output().unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+fn findings(doc: &Value) -> &Vec<Value> {
+    doc["findings"].as_array().expect("findings array")
+}
+
+fn codes(doc: &Value) -> Vec<String> {
+    findings(doc)
+        .iter()
+        .map(|f| f["code"].as_str().unwrap().to_string())
+        .collect()
+}
+
+/// The one finding with `code`, with all four fields non-empty.
+fn finding<'a>(doc: &'a Value, code: &str) -> &'a Value {
+    let all: Vec<&Value> = findings(doc).iter().filter(|f| f["code"] == code).collect();
+    assert_eq!(all.len(), 1, "expected one `{code}` finding in {doc:#}");
+    for field in ["code", "about", "problem", "fix"] {
+        assert!(
+            !all[0][field].as_str().unwrap_or("").is_empty(),
+            "`{code}` has an empty {field}: {doc:#}"
+        );
+    }
+    all[0]
+}
+
+fn problem(f: &Value) -> &str {
+    f["problem"].as_str().unwrap()
+}
+
+fn fix(f: &Value) -> &str {
+    f["fix"].as_str().unwrap()
+}
+
+/// The first `otelpki ...` line of a fix, run as the user would type it (no shell quoting
+/// is needed for these paths), asserting it succeeds.
+fn run_fix(f: &Value) {
+    let line = fix(f)
+        .lines()
+        .find(|l| l.starts_with("otelpki "))
+        .unwrap_or_else(|| panic!("no otelpki command in the fix: {f:#}"));
+    let words: Vec<&str> = line.split_whitespace().skip(1).collect();
+    let out = assert_cmd::Command::new(assert_cmd::cargo::cargo_bin!("otelpki"))
+        .env_remove("OTELPKI_DIR")
+        .args(&words)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "the fix `{line}` failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+fn s(p: &Path) -> &str {
+    p.to_str().unwrap()
+}
+
+fn no_panic(stderr: &str) {
+    assert!(!stderr.contains("panicked"), "otelpki panicked:\n{stderr}");
+}
+
+// ---------------------------------------------------------------------------------------------
+// inspect
+
+/// The fields openssl also prints agree with it: serial, SHA-256 fingerprint, the public key's
+/// SHA-256 (of the certificate and of the key), for every key type's shape.
+#[test]
+fn inspect_agrees_with_openssl() {
+    for kt in ["ecdsa-p256", "ecdsa-p384", "ed25519", "rsa-2048"] {
+        let (_tmp, dir) = init_pki(&["--key-type", kt]);
+        let (code, doc, _) = json(
+            &dir,
+            &[
+                "inspect",
+                s(&dir.join("server.crt")),
+                s(&dir.join("server.key")),
+                s(&dir.join("ca.crt")),
+            ],
+        );
+        assert_eq!(code, 0);
+        let items = doc.as_array().unwrap();
+        assert_eq!(items.len(), 3);
+        let (cert, key, ca) = (&items[0], &items[1], &items[2]);
+        assert_eq!(cert["kind"], "certificate");
+        assert_eq!(key["kind"], "private-key");
+        assert_eq!(key["format"], "pkcs8");
+
+        let (_, serial) = openssl_in(&dir, &["x509", "-in", "server.crt", "-noout", "-serial"]);
+        assert_eq!(
+            serial.trim().strip_prefix("serial=").unwrap(),
+            cert["serial"].as_str().unwrap(),
+            "{kt}"
+        );
+        let (_, fp) = openssl_in(
+            &dir,
+            &[
+                "x509",
+                "-in",
+                "server.crt",
+                "-noout",
+                "-fingerprint",
+                "-sha256",
+            ],
+        );
+        let fp = fp.trim().rsplit('=').next().unwrap();
+        assert_eq!(fp, cert["sha256_fingerprint"].as_str().unwrap(), "{kt}");
+
+        // SPKI SHA-256 by openssl, from the key file.
+        let (ok, _) = openssl_in(
+            &dir,
+            &[
+                "pkey",
+                "-in",
+                "server.key",
+                "-pubout",
+                "-outform",
+                "DER",
+                "-out",
+                "pub.der",
+            ],
+        );
+        assert!(ok);
+        let (_, dgst) = openssl_in(&dir, &["dgst", "-sha256", "-r", "pub.der"]);
+        let hex = dgst.split_whitespace().next().unwrap().to_uppercase();
+        let ours = cert["public_key"]["sha256"]
+            .as_str()
+            .unwrap()
+            .replace(':', "");
+        assert_eq!(ours, hex, "{kt}: certificate public key");
+        assert_eq!(
+            key["public_key"]["sha256"], cert["public_key"]["sha256"],
+            "{kt}: key and certificate"
+        );
+        assert_eq!(cert["public_key"]["key_type"], kt);
+        assert_eq!(key["public_key"]["key_type"], kt);
+
+        assert_eq!(
+            cert["sans"],
+            serde_json::json!([
+                {"type": "dns", "value": "localhost"},
+                {"type": "ip", "value": "127.0.0.1"},
+                {"type": "ip", "value": "::1"}
+            ])
+        );
+        assert_eq!(
+            cert["extended_key_usage"],
+            serde_json::json!(["serverAuth"])
+        );
+        assert_eq!(cert["is_ca"], false);
+        assert_eq!(cert["validity"], "valid");
+        assert!((363..=365).contains(&cert["days_left"].as_i64().unwrap()));
+        assert_eq!(ca["is_ca"], true);
+        assert_eq!(ca["path_len"], 0);
+        assert_eq!(
+            ca["key_usage"],
+            serde_json::json!(["digitalSignature", "keyCertSign", "cRLSign"])
+        );
+        assert_eq!(ca["self_signed"], true);
+    }
+}
+
+/// Bundles, DER, PKCS#1 and SEC1 keys are read; key material is never printed.
+#[test]
+fn inspect_reads_bundles_der_and_every_key_form_without_showing_keys() {
+    let (_tmp, dir) = init_pki(&[]);
+    let bundle = [
+        std::fs::read(dir.join("server.crt")).unwrap(),
+        std::fs::read(dir.join("ca.crt")).unwrap(),
+    ]
+    .concat();
+    std::fs::write(dir.join("bundle.pem"), bundle).unwrap();
+    assert!(
+        openssl_in(
+            &dir,
+            &[
+                "x509",
+                "-in",
+                "server.crt",
+                "-outform",
+                "DER",
+                "-out",
+                "server.der"
+            ]
+        )
+        .0
+    );
+    assert!(openssl_in(&dir, &["ec", "-in", "server.key", "-out", "sec1.key"]).0);
+    let (code, doc, _) = json(
+        &dir,
+        &[
+            "inspect",
+            s(&dir.join("bundle.pem")),
+            s(&dir.join("server.der")),
+            s(&dir.join("sec1.key")),
+        ],
+    );
+    assert_eq!(code, 0);
+    let items = doc.as_array().unwrap();
+    assert_eq!(items.len(), 4);
+    assert_eq!(
+        (items[0]["index"].as_i64(), items[1]["index"].as_i64()),
+        (Some(1), Some(2))
+    );
+    assert_eq!(items[1]["subject"], "CN=OTel CA");
+    assert_eq!(
+        items[2]["sha256_fingerprint"],
+        items[0]["sha256_fingerprint"]
+    );
+    assert_eq!(items[3]["format"], "sec1");
+    assert_eq!(
+        items[3]["public_key"]["sha256"],
+        items[0]["public_key"]["sha256"]
+    );
+
+    let (_rsa_tmp, rsa) = init_pki(&["--key-type", "rsa-2048"]);
+    assert!(
+        openssl_in(
+            &rsa,
+            &[
+                "rsa",
+                "-in",
+                "client.key",
+                "-traditional",
+                "-out",
+                "pkcs1.key"
+            ]
+        )
+        .0
+    );
+    let (_, doc, _) = json(
+        &rsa,
+        &[
+            "inspect",
+            s(&rsa.join("pkcs1.key")),
+            s(&rsa.join("client.crt")),
+        ],
+    );
+    assert_eq!(doc[0]["format"], "pkcs1");
+    assert_eq!(doc[0]["public_key"]["bits"], 2048);
+    assert_eq!(
+        doc[0]["public_key"]["sha256"],
+        doc[1]["public_key"]["sha256"]
+    );
+
+    // Text: every key's secret base64 stays out of the output.
+    let (code, out, _) = text(
+        &dir,
+        &[
+            "inspect",
+            s(&dir.join("server.key")),
+            s(&dir.join("sec1.key")),
+            s(&rsa.join("pkcs1.key")),
+        ],
+    );
+    assert_eq!(code, 0);
+    assert!(out.contains("private key (PKCS#8; not shown)"), "{out}");
+    assert!(!out.contains("BEGIN"), "{out}");
+    for key in [
+        dir.join("server.key"),
+        dir.join("sec1.key"),
+        rsa.join("pkcs1.key"),
+    ] {
+        let pem_text = std::fs::read_to_string(&key).unwrap();
+        for line in pem_text
+            .lines()
+            .filter(|l| !l.starts_with("-----") && l.len() > 16)
+        {
+            assert!(
+                !out.contains(line),
+                "key material of {} printed",
+                key.display()
+            );
+        }
+    }
+}
+
+/// Expiry as seen by inspect: an expired certificate is marked and its days are negative.
+#[test]
+fn inspect_marks_expired_and_not_yet_valid() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let issuer = ca(dir, "ca", "OTel CA");
+    leaf(
+        dir,
+        "old",
+        Role::Server,
+        &issuer,
+        &spec("old", &["localhost"], now() - days(400), now() - days(35)),
+    );
+    leaf(
+        dir,
+        "future",
+        Role::Server,
+        &issuer,
+        &spec("f", &["localhost"], now() + days(10), now() + days(20)),
+    );
+    let (_, doc, _) = json(
+        dir,
+        &[
+            "inspect",
+            s(&dir.join("old.crt")),
+            s(&dir.join("future.crt")),
+        ],
+    );
+    assert_eq!(doc[0]["validity"], "expired");
+    assert!((-36..=-34).contains(&doc[0]["days_left"].as_i64().unwrap()));
+    assert_eq!(doc[1]["validity"], "not-yet-valid");
+    let (_, out, _) = text(dir, &["inspect", s(&dir.join("old.crt"))]);
+    assert!(out.contains("EXPIRED 35 days ago"), "{out}");
+}
+
+// ---------------------------------------------------------------------------------------------
+// verify
+
+#[test]
+fn verify_accepts_a_good_pki() {
+    let (_tmp, dir) = init_pki(&[]);
+    for host in ["localhost", "127.0.0.1", "::1"] {
+        let (code, doc, _) = json(
+            &dir,
+            &[
+                "verify",
+                s(&dir.join("server.crt")),
+                "--host",
+                host,
+                "--key",
+                s(&dir.join("server.key")),
+            ],
+        );
+        assert_eq!(
+            (code, &doc["ok"]),
+            (0, &Value::Bool(true)),
+            "{host}: {doc:#}"
+        );
+        assert_eq!(doc["purpose"], "server");
+    }
+    let (code, doc, _) = json(
+        &dir,
+        &[
+            "verify",
+            s(&dir.join("client.crt")),
+            "--purpose",
+            "client",
+            "--key",
+            s(&dir.join("client.key")),
+        ],
+    );
+    assert_eq!(code, 0, "{doc:#}");
+    let (code, out, _) = text(&dir, &["verify", s(&dir.join("client.crt"))]);
+    assert_eq!(code, 0);
+    assert!(
+        out.contains("purpose clientAuth") && out.contains("ok: no problems found"),
+        "{out}"
+    );
+}
+
+/// Each problem named, with a fix; and the fix command, run, makes verify pass. openssl agrees
+/// that each certificate is bad.
+#[test]
+fn verify_names_each_problem_and_its_fix_works() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("certs");
+    otelpki(&dir).arg("init").assert().success();
+    let issuer = load_ca(&dir);
+    let ca_file = dir.join("ca.crt");
+    let verify = |cert: &str, extra: &[&str]| {
+        let path = dir.join(cert);
+        let mut args = vec!["verify", s(&path)];
+        args.extend(extra);
+        let (code, doc, stderr) = json(&dir, &args);
+        assert_eq!(code, 1, "{cert} {extra:?}: {doc:#} {stderr}");
+        assert_eq!(doc["ok"], false);
+        doc
+    };
+
+    // Expired, with an explicit clock.
+    leaf(
+        &dir,
+        "expired",
+        Role::Server,
+        &issuer,
+        &spec(
+            "localhost",
+            &["localhost"],
+            now() - days(400),
+            now() - days(3),
+        ),
+    );
+    let doc = verify("expired.crt", &["--host", "localhost"]);
+    assert_eq!(codes(&doc), ["expired"]);
+    let f = finding(&doc, "expired");
+    assert!(
+        problem(f).contains("expired on") && problem(f).contains("3 days ago"),
+        "{f:#}"
+    );
+    assert!(
+        fix(f).contains("issue server --san localhost --name expired --force"),
+        "{f:#}"
+    );
+    let (ok, why) = openssl_in(&dir, &["verify", "-CAfile", s(&ca_file), "expired.crt"]);
+    assert!(!ok && why.contains("expired"), "openssl: {why}");
+    run_fix(f);
+    otelpki(&dir)
+        .args(["verify", s(&dir.join("expired.crt"))])
+        .assert()
+        .code(0);
+
+    // Not yet valid.
+    leaf(
+        &dir,
+        "early",
+        Role::Server,
+        &issuer,
+        &spec(
+            "localhost",
+            &["localhost"],
+            now() + days(2),
+            now() + days(30),
+        ),
+    );
+    let doc = verify("early.crt", &[]);
+    assert_eq!(codes(&doc), ["not-yet-valid"]);
+    let (ok, why) = openssl_in(&dir, &["verify", "-CAfile", s(&ca_file), "early.crt"]);
+    assert!(!ok && why.contains("not yet valid"), "openssl: {why}");
+
+    // Wrong name: the article's otel-collector vs the certificate's names.
+    let doc = verify("server.crt", &["--host", "otel-collector"]);
+    let f = finding(&doc, "name-mismatch");
+    assert!(
+        problem(f).contains("`otel-collector`") && problem(f).contains("localhost, 127.0.0.1, ::1"),
+        "{f:#}"
+    );
+    assert!(
+        fix(f).contains("issue server --san localhost,127.0.0.1,::1,otel-collector --force"),
+        "{f:#}"
+    );
+    let (ok, _) = openssl_in(
+        &dir,
+        &[
+            "verify",
+            "-CAfile",
+            s(&ca_file),
+            "-verify_hostname",
+            "otel-collector",
+            "server.crt",
+        ],
+    );
+    assert!(!ok);
+    run_fix(f);
+    otelpki(&dir)
+        .args([
+            "verify",
+            s(&dir.join("server.crt")),
+            "--host",
+            "otel-collector",
+        ])
+        .assert()
+        .code(0);
+    // An IP that is not a SAN.
+    let doc = verify("server.crt", &["--host", "10.0.0.5"]);
+    assert!(problem(finding(&doc, "name-mismatch")).contains("IP address `10.0.0.5`"));
+
+    // Swapped purpose: a client certificate where a server one is needed, and the reverse.
+    let doc = verify("client.crt", &["--purpose", "server"]);
+    let f = finding(&doc, "wrong-purpose");
+    assert!(
+        problem(f).contains("clientAuth") && problem(f).contains("serverAuth is required"),
+        "{f:#}"
+    );
+    assert!(fix(f).contains("issue server"), "{f:#}");
+    let (ok, _) = openssl_in(
+        &dir,
+        &[
+            "verify",
+            "-CAfile",
+            s(&ca_file),
+            "-purpose",
+            "sslserver",
+            "client.crt",
+        ],
+    );
+    assert!(!ok, "openssl accepts a client certificate for a server");
+    let doc = verify("server.crt", &["--purpose", "client"]);
+    assert_eq!(codes(&doc), ["wrong-purpose"]);
+
+    // A foreign CA.
+    let foreign = ca(&tmp.path().join("foreign"), "ca", "Foreign CA");
+    leaf(
+        &dir,
+        "alien",
+        Role::Server,
+        &foreign,
+        &spec(
+            "localhost",
+            &["localhost"],
+            now() - days(1),
+            now() + days(30),
+        ),
+    );
+    let doc = verify("alien.crt", &[]);
+    let f = finding(&doc, "unknown-ca");
+    assert!(
+        problem(f).contains("\"CN=Foreign CA\"") && problem(f).contains("\"CN=OTel CA\""),
+        "{f:#}"
+    );
+    let (ok, _) = openssl_in(&dir, &["verify", "-CAfile", s(&ca_file), "alien.crt"]);
+    assert!(!ok);
+    run_fix(f);
+    otelpki(&dir)
+        .args(["verify", s(&dir.join("alien.crt"))])
+        .assert()
+        .code(0);
+
+    // The CA re-created under the same name: the old certificates no longer chain.
+    let old = dir.join("old-client.crt");
+    std::fs::copy(dir.join("client.crt"), &old).unwrap();
+    otelpki(&dir)
+        .args(["init-ca", "--force"])
+        .assert()
+        .success();
+    let doc = verify("old-client.crt", &[]);
+    let f = finding(&doc, "unknown-ca");
+    assert!(problem(f).contains("another key signed it"), "{f:#}");
+    assert!(
+        fix(f).contains("issue client --cn my-application --name old-client --force"),
+        "{f:#}"
+    );
+    let (ok, _) = openssl_in(&dir, &["verify", "-CAfile", "ca.crt", "old-client.crt"]);
+    assert!(!ok);
+
+    // A key that is not the certificate's.
+    let doc = verify("alien.crt", &["--key", s(&dir.join("client.key"))]);
+    let f = finding(&doc, "key-mismatch");
+    assert!(problem(f).contains("client.key"), "{f:#}");
+
+    // A CA certificate used as a leaf.
+    let doc = verify("ca.crt", &["--purpose", "server"]);
+    assert!(codes(&doc).contains(&"not-a-leaf".to_string()), "{doc:#}");
+}
+
+/// Unusable input is exit 2 with a message naming it, never a finding.
+#[test]
+fn verify_refuses_unusable_input() {
+    let (_tmp, dir) = init_pki(&[]);
+    let missing_ca = text(
+        &dir,
+        &[
+            "verify",
+            s(&dir.join("server.crt")),
+            "--ca",
+            "/nonexistent/ca.crt",
+        ],
+    );
+    assert_eq!(missing_ca.0, 2);
+    assert!(
+        missing_ca.2.contains("/nonexistent/ca.crt"),
+        "{}",
+        missing_ca.2
+    );
+    let nodir = tempfile::tempdir().unwrap();
+    let (code, _, err) = text(
+        &nodir.path().join("certs"),
+        &["verify", s(&dir.join("server.crt"))],
+    );
+    assert_eq!(code, 2);
+    assert!(err.contains("pass --ca FILE"), "{err}");
+    let (code, _, err) = text(
+        &dir,
+        &["verify", s(&dir.join("server.crt")), "--host", "bad host!"],
+    );
+    assert_eq!(code, 2);
+    assert!(err.contains("bad host!"), "{err}");
+    let (code, _, err) = text(
+        &dir,
+        &[
+            "verify",
+            s(&dir.join("server.crt")),
+            "--key",
+            s(&dir.join("ca.crt")),
+        ],
+    );
+    assert_eq!(code, 2);
+    assert!(err.contains("no private key"), "{err}");
+}
+
+// ---------------------------------------------------------------------------------------------
+// check
+
+#[test]
+fn check_passes_a_fresh_pki_and_an_endpoint_it_covers() {
+    let (_tmp, dir) = init_pki(&["--san", "otel-collector.observability.svc,localhost,::1"]);
+    for ep in [
+        "https://otel-collector.observability.svc:4317",
+        "https://localhost:4318/v1/traces",
+        "https://[::1]:4317",
+    ] {
+        let (code, doc, _) = json(&dir, &["check", "--endpoint", ep]);
+        assert_eq!(code, 0, "{ep}: {doc:#}");
+        assert_eq!(doc["certificates"].as_array().unwrap().len(), 3);
+    }
+    let (code, out, _) = text(&dir, &["check"]);
+    assert_eq!(code, 0);
+    assert!(out.contains("ok: no problems found"), "{out}");
+}
+
+/// One directory with every problem `check` knows, each with its fix; after running the fixes,
+/// check passes (the exit code is what cron and CI use).
+#[test]
+fn check_finds_every_problem_of_a_directory_and_the_fixes_work() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("pki");
+    otelpki(&dir).arg("init").assert().success();
+    let issuer = load_ca(&dir);
+    // Expired, expiring in 10 days, issued by a foreign CA, without a purpose, without a key,
+    // and a pair whose key is another certificate's.
+    leaf(
+        &dir,
+        "expired",
+        Role::Server,
+        &issuer,
+        &spec("old", &["old.example"], now() - days(400), now() - days(1)),
+    );
+    leaf(
+        &dir,
+        "soon",
+        Role::Client,
+        &issuer,
+        &spec("soon-app", &[], now() - days(300), now() + days(10)),
+    );
+    let foreign = ca(&tmp.path().join("foreign"), "ca", "Foreign CA");
+    leaf(
+        &dir,
+        "alien",
+        Role::Client,
+        &foreign,
+        &spec("alien-app", &[], now() - days(1), now() + days(300)),
+    );
+    leaf_with(
+        &dir,
+        "nopurpose",
+        Role::Client,
+        &issuer,
+        &spec("np", &[], now() - days(1), now() + days(300)),
+        |p| {
+            p.extended_key_usages.clear();
+        },
+    );
+    leaf(
+        &dir,
+        "lonely",
+        Role::Client,
+        &issuer,
+        &spec("lonely-app", &[], now() - days(1), now() + days(300)),
+    );
+    std::fs::remove_file(dir.join("lonely.key")).unwrap();
+    std::fs::copy(dir.join("server.key"), dir.join("client.key")).unwrap();
+
+    let (code, doc, _) = json(&dir, &["check"]);
+    assert_eq!(code, 1, "{doc:#}");
+    let about = |f: &Value| f["about"].as_str().unwrap().to_string();
+    let f = finding(&doc, "expired");
+    assert!(about(f).ends_with("expired.crt"));
+    assert!(
+        fix(f).contains("issue server --san old.example --name expired --force"),
+        "{f:#}"
+    );
+    let f = finding(&doc, "expiring");
+    assert!(
+        about(f).ends_with("soon.crt") && problem(f).contains("within 30d"),
+        "{f:#}"
+    );
+    assert!(
+        fix(f).contains("issue client --cn soon-app --name soon --force"),
+        "{f:#}"
+    );
+    let f = finding(&doc, "unknown-ca");
+    assert!(
+        about(f).ends_with("alien.crt") && problem(f).contains("Foreign CA"),
+        "{f:#}"
+    );
+    let f = finding(&doc, "no-purpose");
+    assert!(about(f).ends_with("nopurpose.crt"), "{f:#}");
+    let f = finding(&doc, "key-missing");
+    assert!(about(f).ends_with("lonely.crt"), "{f:#}");
+    let f = finding(&doc, "key-mismatch");
+    assert!(about(f).ends_with("client.crt"), "{f:#}");
+    assert_eq!(findings(&doc).len(), 6, "{doc:#}");
+
+    // The window decides "expiring".
+    let (_, doc2, _) = json(&dir, &["check", "--expires-within", "5d"]);
+    assert!(!codes(&doc2).contains(&"expiring".to_string()));
+
+    // Each fix, run as printed, fixes its problem.
+    for f in findings(&doc) {
+        run_fix(f);
+    }
+    let (code, doc, _) = json(&dir, &["check"]);
+    assert_eq!(code, 0, "after the fixes: {doc:#}");
+}
+
+#[test]
+fn check_reports_an_expired_or_expiring_ca() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("certs");
+    let (signed, _) = issue::make_ca(
+        &spec("Old CA", &[], now() - days(800), now() - days(2)),
+        KeyType::EcdsaP256.generate().unwrap(),
+    )
+    .unwrap();
+    write_pair(&dir, "ca", &signed);
+    let (code, doc, _) = json(&dir, &["check"]);
+    assert_eq!(code, 1);
+    let f = finding(&doc, "ca-expired");
+    assert!(fix(f).contains("init-ca --force"), "{f:#}");
+    run_fix(f);
+    let (signed, _) = issue::make_ca(
+        &spec("Soon CA", &[], now() - days(800), now() + days(20)),
+        KeyType::EcdsaP256.generate().unwrap(),
+    )
+    .unwrap();
+    write_pair(&dir, "ca", &signed);
+    let (_, doc, _) = json(&dir, &["check"]);
+    finding(&doc, "ca-expiring");
+    let (code, _, _) = json(&dir, &["check", "--expires-within", "1w"]);
+    assert_eq!(code, 0);
+}
+
+/// The article's troubleshooting cases for an endpoint URL.
+#[test]
+fn check_endpoint_cases() {
+    let (_tmp, dir) = init_pki(&[]);
+    let case = |ep: &str, extra: &[&str], code: &str| -> Value {
+        let mut args = vec!["check", "--endpoint", ep];
+        args.extend(extra);
+        let (exit, doc, _) = json(&dir, &args);
+        assert_eq!(exit, 1, "{ep}: {doc:#}");
+        assert!(
+            codes(&doc).contains(&code.to_string()),
+            "{ep}: expected {code}: {doc:#}"
+        );
+        finding(&doc, code).clone()
+    };
+    let f = case("https://otel-collector:4317", &[], "name-mismatch");
+    assert!(
+        problem(&f).contains("`otel-collector`")
+            && problem(&f).contains("localhost, 127.0.0.1, ::1")
+    );
+    assert!(fix(&f).contains("issue server --san localhost,127.0.0.1,::1,otel-collector --force"));
+    let f = case("http://localhost:4318", &[], "plaintext-scheme");
+    assert!(
+        fix(&f).contains("OTEL_EXPORTER_OTLP_ENDPOINT=https://localhost:4318"),
+        "{f:#}"
+    );
+    let f = case("localhost:4318", &[], "missing-scheme");
+    assert!(problem(&f).contains("OTLP/HTTP"), "{f:#}");
+    assert!(fix(&f).contains("https://localhost:4318"));
+    let f = case("localhost:4317", &[], "missing-scheme");
+    assert!(problem(&f).contains("Java"), "{f:#}");
+    let f = case("https://localhost:4317/v1/traces", &[], "wrong-port");
+    assert!(
+        fix(&f).contains("https://localhost:4318/v1/traces"),
+        "{f:#}"
+    );
+    let f = case(
+        "https://localhost:4318",
+        &["--protocol", "grpc"],
+        "wrong-port",
+    );
+    assert!(fix(&f).contains("https://localhost:4317"), "{f:#}");
+    let f = case("https://localhost", &[], "missing-port");
+    assert!(
+        fix(&f).contains("https://localhost:4317") && fix(&f).contains("https://localhost:4318")
+    );
+    // The fix for the name makes the endpoint pass.
+    let f = case("https://otel-collector:4317", &[], "name-mismatch");
+    run_fix(&f);
+    let (code, doc, _) = json(
+        &dir,
+        &["check", "--endpoint", "https://otel-collector:4317"],
+    );
+    assert_eq!(code, 0, "{doc:#}");
+
+    // No server certificate at all.
+    let tmp = tempfile::tempdir().unwrap();
+    let bare = tmp.path().join("certs");
+    otelpki(&bare).arg("init-ca").assert().success();
+    let (code, doc, _) = json(
+        &bare,
+        &["check", "--endpoint", "https://otel-collector:4317"],
+    );
+    assert_eq!(code, 1);
+    assert!(fix(finding(&doc, "no-server-cert")).contains("issue server --san otel-collector"));
+}
+
+#[test]
+fn check_refuses_unusable_input() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (code, _, err) = text(&tmp.path().join("nope"), &["check"]);
+    assert_eq!(code, 2);
+    assert!(err.contains("nope"), "{err}");
+    let (code, _, err) = text(tmp.path(), &["check", "--endpoint", "grpc://otel:4317"]);
+    assert_eq!(code, 2);
+    assert!(err.contains("grpc://otel:4317"), "{err}");
+    let (code, _, err) = text(tmp.path(), &["check", "--expires-within", "soon"]);
+    assert_eq!(code, 2);
+    assert!(err.contains("soon"), "{err}");
+    // An empty directory: nothing to verify against.
+    let (code, doc, _) = json(tmp.path(), &["check"]);
+    assert_eq!(code, 1);
+    finding(&doc, "no-ca");
+    // A broken certificate in DIR is named.
+    std::fs::write(
+        tmp.path().join("broken.crt"),
+        "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n",
+    )
+    .unwrap();
+    let (code, _, err) = text(tmp.path(), &["check"]);
+    assert_eq!(code, 2);
+    assert!(err.contains("broken.crt"), "{err}");
+    no_panic(&err);
+}
+
+// ---------------------------------------------------------------------------------------------
+// probe: live endpoints on 127.0.0.1
+
+fn provider() -> Arc<rustls::crypto::CryptoProvider> {
+    Arc::new(rustls::crypto::aws_lc_rs::default_provider())
+}
+
+/// A TCP server on an ephemeral 127.0.0.1 port running `serve` for each connection, stopped
+/// and joined on drop. Every wait in it is bounded.
+struct Server {
+    port: u16,
+    stop: Arc<AtomicBool>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl Server {
+    fn start(serve: impl Fn(TcpStream) + Send + 'static) -> Server {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.set_nonblocking(true).unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let stop = Arc::new(AtomicBool::new(false));
+        let flag = stop.clone();
+        let thread = std::thread::spawn(move || {
+            let give_up = Instant::now() + Duration::from_secs(60);
+            while !flag.load(Ordering::SeqCst) && Instant::now() < give_up {
+                match listener.accept() {
+                    Ok((tcp, _)) => {
+                        tcp.set_nonblocking(false).unwrap();
+                        tcp.set_read_timeout(Some(Duration::from_secs(3))).unwrap();
+                        tcp.set_write_timeout(Some(Duration::from_secs(3))).unwrap();
+                        serve(tcp);
+                    }
+                    Err(_) => std::thread::sleep(Duration::from_millis(5)),
+                }
+            }
+        });
+        Server {
+            port,
+            stop,
+            thread: Some(thread),
+        }
+    }
+
+    /// A rustls server with `config`: it completes or refuses the handshake (sending its
+    /// alert), then reads until the client leaves.
+    fn tls(config: Arc<ServerConfig>) -> Server {
+        Server::start(move |mut tcp| {
+            let mut conn = rustls::ServerConnection::new(config.clone()).unwrap();
+            for _ in 0..64 {
+                while conn.wants_write() {
+                    if conn.write_tls(&mut tcp).is_err() {
+                        return;
+                    }
+                }
+                match conn.read_tls(&mut tcp) {
+                    Ok(0) | Err(_) => return,
+                    Ok(_) => {}
+                }
+                if conn.process_new_packets().is_err() {
+                    // Send the alert, then close gracefully: closing with unread input would
+                    // reset the connection and could destroy the alert in flight.
+                    while conn.wants_write() && conn.write_tls(&mut tcp).is_ok() {}
+                    let _ = tcp.shutdown(std::net::Shutdown::Write);
+                    let mut sink = [0u8; 4096];
+                    while matches!(tcp.read(&mut sink), Ok(n) if n > 0) {}
+                    return;
+                }
+            }
+        })
+    }
+
+    fn url(&self, host: &str) -> String {
+        format!("https://{host}:{}", self.port)
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::SeqCst);
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+fn server_config(
+    dir: &Path,
+    stem: &str,
+    versions: &[&'static rustls::SupportedProtocolVersion],
+    client_ca: Option<&Path>,
+) -> Arc<ServerConfig> {
+    let builder = ServerConfig::builder_with_provider(provider())
+        .with_protocol_versions(versions)
+        .unwrap();
+    let builder = match client_ca {
+        Some(ca) => {
+            let mut roots = rustls::RootCertStore::empty();
+            for c in certs(ca) {
+                roots.add(c).unwrap();
+            }
+            builder.with_client_cert_verifier(
+                rustls::server::WebPkiClientVerifier::builder_with_provider(
+                    Arc::new(roots),
+                    provider(),
+                )
+                .build()
+                .unwrap(),
+            )
+        }
+        None => builder.with_no_client_auth(),
+    };
+    Arc::new(
+        builder
+            .with_single_cert(
+                certs(&dir.join(format!("{stem}.crt"))),
+                pkcs8_key(&dir.join(format!("{stem}.key"))),
+            )
+            .unwrap(),
+    )
+}
+
+const TLS13: &[&rustls::SupportedProtocolVersion] = &[&rustls::version::TLS13];
+const TLS12: &[&rustls::SupportedProtocolVersion] = &[&rustls::version::TLS12];
+
+/// Runs probe, bounded by its own --timeout, and returns (exit code, JSON).
+fn probe(dir: &Path, url: &str, extra: &[&str]) -> (i32, Value) {
+    let mut args = vec!["probe", url];
+    args.extend(extra);
+    if !extra.contains(&"--timeout") {
+        args.extend(["--timeout", "3"]);
+    }
+    let started = Instant::now();
+    let (code, doc, stderr) = json(dir, &args);
+    no_panic(&stderr);
+    assert!(
+        started.elapsed() < Duration::from_secs(15),
+        "probe took {:?}",
+        started.elapsed()
+    );
+    (code, doc)
+}
+
+fn client_args(dir: &Path, stem: &str) -> Vec<String> {
+    vec![
+        "--cert".into(),
+        s(&dir.join(format!("{stem}.crt"))).into(),
+        "--key".into(),
+        s(&dir.join(format!("{stem}.key"))).into(),
+    ]
+}
+
+fn strs(v: &[String]) -> Vec<&str> {
+    v.iter().map(String::as_str).collect()
+}
+
+/// Server authentication only, TLS 1.3 and 1.2: ok, with the chain, version, and no client
+/// certificate requested.
+#[test]
+fn probe_reports_a_good_handshake() {
+    let (_tmp, dir) = init_pki(&[]);
+    for (versions, name) in [(TLS13, "TLSv1.3"), (TLS12, "TLSv1.2")] {
+        let server = Server::tls(server_config(&dir, "server", versions, None));
+        for host in ["localhost", "127.0.0.1"] {
+            let url = server.url(host);
+            let (code, doc) = probe(&dir, &url, &[]);
+            assert_eq!(code, 0, "{url}: {doc:#}");
+            let hs = &doc["handshake"];
+            assert_eq!(hs["version"], name);
+            assert_eq!(hs["client_cert_requested"], false);
+            assert_eq!(doc["server_chain"][0]["subject"], "CN=localhost");
+        }
+    }
+}
+
+/// mTLS like the Collector with client_ca_file: required-and-missing, accepted, and each way
+/// a client certificate is rejected, under TLS 1.3 (verdict after the handshake) and 1.2.
+#[test]
+fn probe_judges_client_certificates() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("certs");
+    otelpki(&dir).arg("init").assert().success();
+    let issuer = load_ca(&dir);
+    let foreign = ca(&tmp.path().join("foreign"), "ca", "Foreign CA");
+    leaf(
+        &dir,
+        "alien",
+        Role::Client,
+        &foreign,
+        &spec("alien", &[], now() - days(1), now() + days(30)),
+    );
+    leaf(
+        &dir,
+        "stale",
+        Role::Client,
+        &issuer,
+        &spec("stale", &[], now() - days(60), now() - days(1)),
+    );
+
+    for versions in [TLS13, TLS12] {
+        let server = Server::tls(server_config(
+            &dir,
+            "server",
+            versions,
+            Some(&dir.join("ca.crt")),
+        ));
+        let url = server.url("localhost");
+
+        let (code, doc) = probe(&dir, &url, &[]);
+        assert_eq!(code, 1, "{doc:#}");
+        let f = finding(&doc, "client-cert-required");
+        assert!(
+            problem(f).contains("CN=OTel CA"),
+            "names the accepted CA: {f:#}"
+        );
+        assert!(
+            fix(f).contains("--cert") && fix(f).contains("client.crt"),
+            "{f:#}"
+        );
+
+        let (code, doc) = probe(&dir, &url, &strs(&client_args(&dir, "client")));
+        assert_eq!(code, 0, "{doc:#}");
+        assert_eq!(doc["handshake"]["client_cert_requested"], true);
+        assert_eq!(doc["handshake"]["client_cert_accepted"], true, "{doc:#}");
+        assert_eq!(
+            doc["handshake"]["accepted_client_cas"],
+            serde_json::json!(["CN=OTel CA"])
+        );
+
+        let (code, doc) = probe(&dir, &url, &strs(&client_args(&dir, "alien")));
+        assert_eq!(code, 1, "{doc:#}");
+        let f = finding(&doc, "client-cert-rejected");
+        assert!(
+            problem(f).contains("does not trust the CA") && problem(f).contains("Foreign CA"),
+            "{f:#}"
+        );
+        assert!(
+            fix(f).contains("issue client --cn alien --name alien --force"),
+            "{f:#}"
+        );
+
+        let (code, doc) = probe(&dir, &url, &strs(&client_args(&dir, "stale")));
+        assert_eq!(code, 1);
+        assert!(
+            problem(finding(&doc, "client-cert-rejected")).contains("expired"),
+            "{doc:#}"
+        );
+
+        // A server certificate presented as a client certificate: no clientAuth.
+        let (code, doc) = probe(&dir, &url, &strs(&client_args(&dir, "server")));
+        assert_eq!(code, 1);
+        assert!(
+            problem(finding(&doc, "client-cert-rejected")).contains("clientAuth"),
+            "{doc:#}"
+        );
+    }
+}
+
+/// The server's certificate is wrong: each case judged like verify does, naming what the
+/// certificate covers or who issued it.
+#[test]
+fn probe_explains_server_certificate_failures() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("certs");
+    otelpki(&dir).arg("init").assert().success();
+    let issuer = load_ca(&dir);
+    let foreign = ca(&tmp.path().join("foreign"), "ca", "Foreign CA");
+    leaf(
+        &dir,
+        "named",
+        Role::Server,
+        &issuer,
+        &spec(
+            "otel-collector",
+            &["otel-collector.observability.svc"],
+            now() - days(1),
+            now() + days(30),
+        ),
+    );
+    leaf(
+        &dir,
+        "expired",
+        Role::Server,
+        &issuer,
+        &spec(
+            "localhost",
+            &["localhost"],
+            now() - days(100),
+            now() - days(5),
+        ),
+    );
+    leaf(
+        &dir,
+        "alien",
+        Role::Server,
+        &foreign,
+        &spec(
+            "localhost",
+            &["localhost"],
+            now() - days(1),
+            now() + days(30),
+        ),
+    );
+    leaf(
+        &dir,
+        "clientish",
+        Role::Client,
+        &issuer,
+        &spec(
+            "localhost",
+            &["localhost"],
+            now() - days(1),
+            now() + days(30),
+        ),
+    );
+
+    let run = |stem: &str| {
+        let server = Server::tls(server_config(&dir, stem, TLS13, None));
+        let (code, doc) = probe(&dir, &server.url("localhost"), &[]);
+        assert_eq!(code, 1, "{stem}: {doc:#}");
+        assert!(doc["handshake"].is_null(), "{doc:#}");
+        assert!(
+            !doc["server_chain"].as_array().unwrap().is_empty(),
+            "{doc:#}"
+        );
+        doc
+    };
+    let doc = run("named");
+    let f = finding(&doc, "name-mismatch");
+    assert!(
+        problem(f).contains("`localhost`")
+            && problem(f).contains("otel-collector.observability.svc"),
+        "{f:#}"
+    );
+    assert!(
+        fix(f).contains("issue server --san otel-collector.observability.svc,localhost --force"),
+        "{f:#}"
+    );
+
+    let doc = run("expired");
+    assert!(
+        problem(finding(&doc, "expired")).contains("5 days ago"),
+        "{doc:#}"
+    );
+
+    let doc = run("alien");
+    let f = finding(&doc, "unknown-ca");
+    assert!(
+        problem(f).contains("\"CN=Foreign CA\""),
+        "names the issuer: {f:#}"
+    );
+
+    let doc = run("clientish");
+    assert!(
+        problem(finding(&doc, "wrong-purpose")).contains("serverAuth"),
+        "{doc:#}"
+    );
+}
+
+/// Not TLS at all: a plaintext HTTP/1.1 server, a plaintext gRPC (HTTP/2) server, one that
+/// closes at once, one that never answers, and a closed port.
+#[test]
+fn probe_recognises_plaintext_silence_and_refusal() {
+    let (_tmp, dir) = init_pki(&[]);
+    let http = Server::start(|mut tcp| {
+        let mut buf = [0u8; 512];
+        let _ = tcp.read(&mut buf);
+        let _ = tcp.write_all(b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n");
+    });
+    let (code, doc) = probe(&dir, &http.url("localhost"), &[]);
+    assert_eq!(code, 1);
+    let f = finding(&doc, "not-tls");
+    assert!(problem(f).contains("HTTP/1.1 400 Bad Request"), "{f:#}");
+    assert!(fix(f).contains("tls:"), "{f:#}");
+
+    // grpc-go's plaintext server sends its SETTINGS frame first.
+    let h2c = Server::start(|mut tcp| {
+        let _ = tcp.write_all(&[0, 0, 6, 4, 0, 0, 0, 0, 0, 0, 3, 0, 0, 0, 100]);
+        let mut buf = [0u8; 512];
+        let _ = tcp.read(&mut buf);
+    });
+    let (code, doc) = probe(&dir, &h2c.url("localhost"), &[]);
+    assert_eq!(code, 1);
+    assert!(
+        problem(finding(&doc, "not-tls")).contains("00 00 06 04"),
+        "{doc:#}"
+    );
+
+    let closer = Server::start(drop);
+    let (code, doc) = probe(&dir, &closer.url("localhost"), &[]);
+    assert_eq!(code, 1);
+    assert!(
+        problem(finding(&doc, "not-tls")).contains("without a TLS answer"),
+        "{doc:#}"
+    );
+
+    let silent = Server::start(|mut tcp| {
+        let mut buf = [0u8; 512];
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while Instant::now() < deadline {
+            if matches!(tcp.read(&mut buf), Ok(0)) {
+                break;
+            }
+        }
+    });
+    let started = Instant::now();
+    let (code, doc) = probe(&dir, &silent.url("localhost"), &["--timeout", "1"]);
+    assert_eq!(code, 1);
+    assert!(
+        problem(finding(&doc, "timeout")).contains("no TLS answer within 1 s"),
+        "{doc:#}"
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "{:?}",
+        started.elapsed()
+    );
+
+    let port = {
+        let l = TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let (code, doc) = probe(&dir, &format!("https://127.0.0.1:{port}"), &[]);
+    assert_eq!(code, 1);
+    finding(&doc, "connection-refused");
+
+    // http:// to a TLS server: the handshake works, the scheme is the problem.
+    let tls = Server::tls(server_config(&dir, "server", TLS13, None));
+    let (code, doc) = probe(&dir, &format!("http://localhost:{}", tls.port), &[]);
+    assert_eq!(code, 1);
+    assert!(
+        fix(finding(&doc, "plaintext-scheme")).contains("https://localhost:"),
+        "{doc:#}"
+    );
+}
+
+#[test]
+fn probe_refuses_unusable_input() {
+    let (_tmp, dir) = init_pki(&[]);
+    let (code, _, err) = text(&dir, &["probe", "localhost"]);
+    assert_eq!(code, 2);
+    assert!(err.contains("no port"), "{err}");
+    let (code, _, err) = text(
+        &dir,
+        &[
+            "probe",
+            "https://localhost:1",
+            "--cert",
+            s(&dir.join("client.crt")),
+            "--key",
+            s(&dir.join("server.key")),
+        ],
+    );
+    assert_eq!(code, 2);
+    assert!(err.contains("does not belong"), "{err}");
+    let (code, _, _) = text(
+        &dir,
+        &[
+            "probe",
+            "https://localhost:1",
+            "--cert",
+            s(&dir.join("client.crt")),
+        ],
+    );
+    assert_eq!(code, 2, "--cert without --key is a usage error");
+}
+
+// ---------------------------------------------------------------------------------------------
+// probe against openssl s_server
+
+/// Kills the child when dropped, so a failing test never leaves a server behind.
+struct Spawned(Child);
+impl Drop for Spawned {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// `openssl s_server` on an ephemeral 127.0.0.1 port with `args`, serving one connection.
+fn s_server(dir: &Path, args: &[&str]) -> (Spawned, u16) {
+    let mut child = openssl()
+        .current_dir(dir)
+        .args(["s_server", "-accept", "127.0.0.1:0", "-naccept", "1"])
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn openssl s_server");
+    let (tx, rx) = mpsc::channel();
+    let stdout = child.stdout.take().unwrap();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let child = Spawned(child);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        let line = rx
+            .recv_timeout(left)
+            .expect("s_server did not start within 10 s");
+        if let Some(port) = line.strip_prefix("ACCEPT 127.0.0.1:") {
+            return (child, port.trim().parse().unwrap());
+        }
+    }
+}
+
+#[test]
+fn probe_against_openssl_s_server() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("certs");
+    otelpki(&dir).arg("init").assert().success();
+    let mtls = [
+        "-cert",
+        "server.crt",
+        "-key",
+        "server.key",
+        "-CAfile",
+        "ca.crt",
+        "-Verify",
+        "1",
+        "-verify_return_error",
+    ];
+
+    // mTLS, ok.
+    let (_srv, port) = s_server(&dir, &mtls);
+    let url = format!("https://localhost:{port}");
+    let (code, doc) = probe(&dir, &url, &strs(&client_args(&dir, "client")));
+    assert_eq!(code, 0, "{doc:#}");
+    assert_eq!(doc["handshake"]["version"], "TLSv1.3");
+    assert_eq!(doc["handshake"]["client_cert_accepted"], true, "{doc:#}");
+
+    // mTLS without a client certificate.
+    let (_srv, port) = s_server(&dir, &mtls);
+    let (code, doc) = probe(&dir, &format!("https://localhost:{port}"), &[]);
+    assert_eq!(code, 1);
+    finding(&doc, "client-cert-required");
+
+    // The server's certificate is from another CA.
+    let foreign = tmp.path().join("foreign");
+    otelpki(&foreign)
+        .args(["init-ca", "--cn", "Foreign CA"])
+        .assert()
+        .success();
+    otelpki(&foreign)
+        .args(["issue", "server", "--san", "localhost"])
+        .assert()
+        .success();
+    std::fs::copy(foreign.join("server.crt"), dir.join("foreign-server.crt")).unwrap();
+    std::fs::copy(foreign.join("server.key"), dir.join("foreign-server.key")).unwrap();
+    let (_srv, port) = s_server(
+        &dir,
+        &["-cert", "foreign-server.crt", "-key", "foreign-server.key"],
+    );
+    let (code, doc) = probe(&dir, &format!("https://localhost:{port}"), &[]);
+    assert_eq!(code, 1, "{doc:#}");
+    let f = finding(&doc, "unknown-ca");
+    assert!(problem(f).contains("issued by \"CN=Foreign CA\""), "{f:#}");
+    assert_eq!(doc["server_chain"][0]["issuer"], "CN=Foreign CA");
+    assert!(fix(f).contains("--ca FILE"), "{f:#}");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Untrusted input never panics
+
+#[test]
+fn untrusted_input_is_a_clear_error_never_a_panic() {
+    let (_tmp, dir) = init_pki(&[]);
+    let der = certs(&dir.join("server.crt")).remove(0).to_vec();
+    let bad = dir.join("bad");
+    std::fs::create_dir(&bad).unwrap();
+    let mut garbage = vec![0u8; 10 * 1024 * 1024];
+    let mut x: u32 = 0x1234_5678;
+    for b in &mut garbage {
+        x ^= x << 13;
+        x ^= x >> 17;
+        x ^= x << 5;
+        *b = x as u8;
+    }
+    let cases: Vec<(&str, Vec<u8>, &str)> = vec![
+        ("empty.crt", Vec::new(), "neither PEM"),
+        (
+            "text.crt",
+            b"hello, this is not a certificate\n".to_vec(),
+            "neither PEM",
+        ),
+        (
+            "truncated.der",
+            der[..der.len() / 2].to_vec(),
+            "DER but not a valid certificate",
+        ),
+        (
+            "truncated.pem",
+            std::fs::read(dir.join("server.crt")).unwrap()[..200].to_vec(),
+            "PEM",
+        ),
+        (
+            "garbage-in-pem.crt",
+            b"-----BEGIN CERTIFICATE-----\nMIIBkTCCATegAwIBAgIUaaaa\n-----END CERTIFICATE-----\n"
+                .to_vec(),
+            "not a valid X.509 certificate",
+        ),
+        ("huge.crt", garbage, "10485760 bytes"),
+    ];
+    for (name, bytes, needle) in &cases {
+        let path = bad.join(name);
+        std::fs::write(&path, bytes).unwrap();
+        for args in [
+            vec!["inspect", s(&path)],
+            vec!["verify", s(&path)],
+            vec!["verify", s(&dir.join("server.crt")), "--ca", s(&path)],
+            vec!["probe", "https://127.0.0.1:1", "--ca", s(&path)],
+        ] {
+            let (code, out, err) = text(&dir, &args);
+            no_panic(&err);
+            assert_eq!(code, 2, "{args:?}: {out}{err}");
+            assert!(
+                err.contains(name) && err.contains(needle),
+                "{args:?}: {err}"
+            );
+        }
+    }
+}
+
+/// Certificates with odd extensions: a malformed or repeated subjectAltName is refused as
+/// input; an unknown critical extension is shown by inspect and refused by verify (and by openssl).
+#[test]
+fn odd_extensions() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("certs");
+    otelpki(&dir).arg("init").assert().success();
+    let issuer = load_ca(&dir);
+    let sp = spec(
+        "localhost",
+        &["localhost"],
+        now() - days(1),
+        now() + days(30),
+    );
+    // subjectAltName (2.5.29.17) holding an INTEGER instead of a SEQUENCE of names.
+    leaf_with(
+        &dir,
+        "badsan",
+        Role::Server,
+        &issuer,
+        &spec("x", &[], now() - days(1), now() + days(30)),
+        |p| {
+            p.custom_extensions.push(CustomExtension::from_oid_content(
+                &[2, 5, 29, 17],
+                vec![0x02, 0x01, 0x05],
+            ));
+        },
+    );
+    // A second subjectAltName.
+    leaf_with(&dir, "twosans", Role::Server, &issuer, &sp, |p| {
+        p.custom_extensions.push(CustomExtension::from_oid_content(
+            &[2, 5, 29, 17],
+            vec![0x30, 0x06, 0x82, 0x04, b'o', b't', b'e', b'l'],
+        ));
+    });
+    // An unknown critical extension.
+    leaf_with(&dir, "critical", Role::Server, &issuer, &sp, |p| {
+        let mut ext =
+            CustomExtension::from_oid_content(&[1, 3, 6, 1, 4, 1, 99999, 1], vec![0x05, 0x00]);
+        ext.set_criticality(true);
+        p.custom_extensions.push(ext);
+    });
+    for (stem, needle) in [("badsan", "malformed"), ("twosans", "appears twice")] {
+        let path = dir.join(format!("{stem}.crt"));
+        for args in [vec!["inspect", s(&path)], vec!["verify", s(&path)]] {
+            let (code, _, err) = text(&dir, &args);
+            no_panic(&err);
+            assert_eq!(code, 2, "{args:?}: {err}");
+            assert!(
+                err.contains("subjectAltName") && err.contains(needle),
+                "{err}"
+            );
+        }
+    }
+    let (code, doc, _) = json(&dir, &["inspect", s(&dir.join("critical.crt"))]);
+    assert_eq!(code, 0);
+    assert_eq!(
+        doc[0]["unknown_critical_extensions"],
+        serde_json::json!(["1.3.6.1.4.1.99999.1"])
+    );
+    let (code, doc, _) = json(&dir, &["verify", s(&dir.join("critical.crt"))]);
+    assert_eq!(code, 1);
+    assert!(problem(finding(&doc, "invalid-certificate")).contains("1.3.6.1.4.1.99999.1"));
+    let (ok, why) = openssl_in(&dir, &["verify", "-CAfile", "ca.crt", "critical.crt"]);
+    assert!(!ok, "openssl accepts an unknown critical extension: {why}");
+}
+
+/// The reading path and the parsers under a bounded, seeded mutation loop (the same harness as
+/// fuzz/fuzz_targets, for machines without nightly): flips, truncations, insertions and
+/// splices of real PEM and DER. Nothing may panic.
+#[test]
+fn reading_path_survives_mutations() {
+    let (_tmp, dir) = init_pki(&["--key-type", "rsa-2048"]);
+    let mut seeds: Vec<Vec<u8>> = Vec::new();
+    for name in ["ca.crt", "server.crt", "client.key"] {
+        let pem_bytes = std::fs::read(dir.join(name)).unwrap();
+        let der = pem::parse(&pem_bytes).unwrap().into_contents();
+        seeds.push(pem_bytes);
+        seeds.push(der);
+    }
+    let words = [
+        "localhost",
+        "*.example.com",
+        "uri:spiffe://x/y",
+        "email:a@b.c",
+        "[::1]",
+        "https://h:4317/v1/traces",
+        "10.0.0.5",
+    ];
+    let mut rng: u64 = 0x9e37_79b9_7f4a_7c15;
+    let mut next = move || {
+        rng ^= rng << 13;
+        rng ^= rng >> 7;
+        rng ^= rng << 17;
+        rng
+    };
+    let path = PathBuf::from("mutant");
+    let started = Instant::now();
+    let mut iterations = 0;
+    while iterations < 4000 && started.elapsed() < Duration::from_secs(20) {
+        iterations += 1;
+        let seed = &seeds[(next() % seeds.len() as u64) as usize];
+        let mut m = seed.clone();
+        for _ in 0..=(next() % 4) {
+            if m.is_empty() {
+                break;
+            }
+            let at = (next() % m.len() as u64) as usize;
+            match next() % 5 {
+                0 => m[at] ^= 1 << (next() % 8),
+                1 => m.truncate(at),
+                2 => m.insert(at, next() as u8),
+                3 => {
+                    let other = &seeds[(next() % seeds.len() as u64) as usize];
+                    let from = (next() % other.len() as u64) as usize;
+                    m.splice(at..at, other[from..].iter().take(64).copied());
+                }
+                _ => m[at] = [0x00, 0x30, 0x80, 0xff, b'-'][(next() % 5) as usize],
+            }
+        }
+        if let Ok(items) = otelpki::read::contents_from(&path, &m) {
+            let _ = otelpki::inspect::items_of(&path, &items, now());
+        }
+        let _ = otelpki::read::certificates_from(&path, &m);
+        let mut w = words[(next() % words.len() as u64) as usize]
+            .as_bytes()
+            .to_vec();
+        if !w.is_empty() {
+            let at = (next() % w.len() as u64) as usize;
+            w[at] = (next() % 128) as u8;
+        }
+        let w = String::from_utf8_lossy(&w);
+        let _ = otelpki::san::parse(&w);
+        let _ = otelpki::endpoint::parse(&w);
+    }
+    assert!(iterations >= 1000, "only {iterations} iterations in 20 s");
+}
+
+/// Each new command's --help ends with an example from the article's workflow.
+#[test]
+fn help_shows_examples() {
+    for (cmd, example) in [
+        ("inspect", "otelpki inspect certs/server.crt"),
+        ("verify", "--host otel-collector.observability.svc"),
+        (
+            "check",
+            "otelpki check --endpoint https://otel-collector.observability.svc:4317",
+        ),
+        (
+            "probe",
+            "otelpki probe https://otel-collector.observability.svc:4317",
+        ),
+    ] {
+        let (code, out, _) = text(Path::new("unused"), &[cmd, "--help"]);
+        assert_eq!(code, 0);
+        assert!(
+            out.contains("Example") && out.contains(example),
+            "{cmd}: {out}"
+        );
+    }
+}
