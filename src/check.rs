@@ -405,16 +405,26 @@ fn endpoint_findings(
             .map(|s| format!("`{}`", s.cert_path.display()))
             .collect::<Vec<_>>()
             .join(", ");
-        findings.push(Finding::new(
-            "name-mismatch",
-            &about,
+        let problem = if servers.len() == 1 {
             format!(
-                "the host `{}` is not a name of {listed}: clients refuse the handshake. `{}` \
-                 covers {} (only subjectAltNames count, never the CN)",
+                "{listed} does not cover the host `{}` (it covers {}): clients refuse the \
+                 handshake; only subjectAltNames count, never the CN",
+                ep.host,
+                info.names_text()
+            )
+        } else {
+            format!(
+                "none of {listed} covers the host `{}` (`{}` covers {}): clients refuse the \
+                 handshake; only subjectAltNames count, never the CN",
                 ep.host,
                 main.cert_path.display(),
                 info.names_text()
-            ),
+            )
+        };
+        findings.push(Finding::new(
+            "name-mismatch",
+            &about,
+            problem,
             Reissue::of(&main.cert_path, &x).command(Role::Server, Some(&ep.host)),
         ));
     }

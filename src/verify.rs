@@ -548,7 +548,17 @@ pub fn ca_findings(
     let mut findings = Vec::new();
     let about = anchors.path.display().to_string();
     let dir = anchors.path.parent().unwrap_or(Path::new(""));
-    let mut renew = vec![report::command(dir, &["init-ca", "--force"])];
+    // otelpki makes only DIR/ca.crt; another CA file is renewed by whoever made it.
+    let ours = anchors.path.file_name() == Some(std::ffi::OsStr::new("ca.crt"));
+    let mut renew = vec![if ours {
+        report::command(dir, &["init-ca", "--force"])
+    } else {
+        format!(
+            "renew `{}` where it was made (otelpki creates only DIR/ca.crt: {})",
+            anchors.path.display(),
+            report::command(Path::new("DIR"), &["init-ca"])
+        )
+    }];
     if reissue_all.is_empty() {
         renew.push(
             "then issue every server and client certificate again (otelpki issue ... --force)"

@@ -1026,31 +1026,37 @@ impl Drop for Server {
     }
 }
 
+/// Whether the server asks for a client certificate, and trusting which CA.
+enum Auth<'a> {
+    Off,
+    /// Like the Collector with client_ca_file.
+    Required(&'a Path),
+    /// Asks, but lets a client without a certificate in.
+    Optional(&'a Path),
+}
+
 fn server_config(
     dir: &Path,
     stem: &str,
     versions: &[&'static rustls::SupportedProtocolVersion],
-    client_ca: Option<&Path>,
+    auth: Auth<'_>,
 ) -> Arc<ServerConfig> {
     let builder = ServerConfig::builder_with_provider(provider())
         .with_protocol_versions(versions)
         .unwrap();
-    let builder = match client_ca {
-        Some(ca) => {
-            let mut roots = rustls::RootCertStore::empty();
-            for c in certs(ca) {
-                roots.add(c).unwrap();
-            }
-            builder.with_client_cert_verifier(
-                rustls::server::WebPkiClientVerifier::builder_with_provider(
-                    Arc::new(roots),
-                    provider(),
-                )
-                .build()
-                .unwrap(),
-            )
+    let verifier = |ca: &Path| {
+        let mut roots = rustls::RootCertStore::empty();
+        for c in certs(ca) {
+            roots.add(c).unwrap();
         }
-        None => builder.with_no_client_auth(),
+        rustls::server::WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider())
+    };
+    let builder = match auth {
+        Auth::Required(ca) => builder.with_client_cert_verifier(verifier(ca).build().unwrap()),
+        Auth::Optional(ca) => {
+            builder.with_client_cert_verifier(verifier(ca).allow_unauthenticated().build().unwrap())
+        }
+        Auth::Off => builder.with_no_client_auth(),
     };
     Arc::new(
         builder
@@ -1102,7 +1108,7 @@ fn strs(v: &[String]) -> Vec<&str> {
 fn probe_reports_a_good_handshake() {
     let (_tmp, dir) = init_pki(&[]);
     for (versions, name) in [(TLS13, "TLSv1.3"), (TLS12, "TLSv1.2")] {
-        let server = Server::tls(server_config(&dir, "server", versions, None));
+        let server = Server::tls(server_config(&dir, "server", versions, Auth::Off));
         for host in ["localhost", "127.0.0.1"] {
             let url = server.url(host);
             let (code, doc) = probe(&dir, &url, &[]);
@@ -1144,7 +1150,7 @@ fn probe_judges_client_certificates() {
             &dir,
             "server",
             versions,
-            Some(&dir.join("ca.crt")),
+            Auth::Required(&dir.join("ca.crt")),
         ));
         let url = server.url("localhost");
 
@@ -1195,6 +1201,29 @@ fn probe_judges_client_certificates() {
             problem(finding(&doc, "client-cert-rejected")).contains("clientAuth"),
             "{doc:#}"
         );
+
+        // A server that asks but does not require: no certificate is fine, a bad one is not.
+        let optional = Server::tls(server_config(
+            &dir,
+            "server",
+            versions,
+            Auth::Optional(&dir.join("ca.crt")),
+        ));
+        let (code, doc) = probe(&dir, &optional.url("localhost"), &[]);
+        assert_eq!(code, 0, "{doc:#}");
+        assert_eq!(doc["handshake"]["client_cert_requested"], true);
+        assert_eq!(doc["handshake"]["client_cert_sent"], false);
+        assert!(
+            doc["handshake"]["client_cert_accepted"].is_null(),
+            "{doc:#}"
+        );
+        let (code, doc) = probe(
+            &dir,
+            &optional.url("localhost"),
+            &strs(&client_args(&dir, "alien")),
+        );
+        assert_eq!(code, 1, "{doc:#}");
+        finding(&doc, "client-cert-rejected");
     }
 }
 
@@ -1257,7 +1286,7 @@ fn probe_explains_server_certificate_failures() {
     );
 
     let run = |stem: &str| {
-        let server = Server::tls(server_config(&dir, stem, TLS13, None));
+        let server = Server::tls(server_config(&dir, stem, TLS13, Auth::Off));
         let (code, doc) = probe(&dir, &server.url("localhost"), &[]);
         assert_eq!(code, 1, "{stem}: {doc:#}");
         assert!(doc["handshake"].is_null(), "{doc:#}");
@@ -1367,7 +1396,7 @@ fn probe_recognises_plaintext_silence_and_refusal() {
     finding(&doc, "connection-refused");
 
     // http:// to a TLS server: the handshake works, the scheme is the problem.
-    let tls = Server::tls(server_config(&dir, "server", TLS13, None));
+    let tls = Server::tls(server_config(&dir, "server", TLS13, Auth::Off));
     let (code, doc) = probe(&dir, &format!("http://localhost:{}", tls.port), &[]);
     assert_eq!(code, 1);
     assert!(
