@@ -755,8 +755,7 @@ fn diagnose(
             }
             found
         }
-        Stop::Tls(rustls::Error::AlertReceived(alert)) if requested && !sent => {
-            let _ = alert;
+        Stop::Tls(rustls::Error::AlertReceived(_)) if requested && !sent => {
             vec![client_required(setup, hints)]
         }
         Stop::Tls(rustls::Error::AlertReceived(alert)) if requested && sent => {

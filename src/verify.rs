@@ -646,13 +646,15 @@ pub fn run(dir: &Path, args: &VerifyArgs) -> Result<Outcome> {
         );
     }
     let anchors = Anchors::load(&ca_path)?;
-    let host =
-        match &args.host {
-            Some(h) => Some(ServerName::try_from(h.clone()).map_err(|_| {
-                anyhow::anyhow!("--host `{h}` is not a valid host name or IP address")
-            })?),
-            None => None,
-        };
+    let host = match &args.host {
+        Some(h) => Some(
+            ServerName::try_from(h.trim_start_matches('[').trim_end_matches(']').to_string())
+                .map_err(|_| {
+                    anyhow::anyhow!("--host `{h}` is not a valid host name or IP address")
+                })?,
+        ),
+        None => None,
+    };
     let x = read::parse_cert(&chain[0]).with_context(|| format!("`{}`", args.cert.display()))?;
     let info = CertInfo::of(&x, &chain[0], now)?;
     let purpose = args.purpose.or_else(|| Purpose::of(&info));

@@ -436,7 +436,7 @@ fn inspect_marks_expired_and_not_yet_valid() {
 #[test]
 fn verify_accepts_a_good_pki() {
     let (_tmp, dir) = init_pki(&[]);
-    for host in ["localhost", "127.0.0.1", "::1"] {
+    for host in ["localhost", "127.0.0.1", "::1", "[::1]"] {
         let (code, doc, _) = json(
             &dir,
             &[
