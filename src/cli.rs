@@ -5,6 +5,7 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 
+use crate::config::Protocol;
 use crate::key::KeyType;
 use crate::san::{self, San};
 
@@ -45,6 +46,11 @@ pub enum Command {
     /// Issue a server or client certificate signed by the CA
     #[command(subcommand)]
     Issue(Issue),
+
+    /// Render the configuration that wires the certificates in: Collector, SDK env file,
+    /// Java agent flags, Kubernetes Secrets, cert-manager resources
+    #[command(subcommand)]
+    Config(Config),
 }
 
 #[derive(Debug, Args)]
@@ -180,4 +186,139 @@ pub struct LeafArgs {
     /// CA private key, PKCS#8, PKCS#1 or SEC1 (default: DIR/ca.key)
     #[arg(long, value_name = "FILE", requires = "ca_cert")]
     pub ca_key: Option<PathBuf>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Config {
+    /// The Collector's OTLP receiver (gRPC 4317, HTTP 4318) with TLS and mTLS; with
+    /// --gateway, an agent Collector that also exports to a gateway over mTLS
+    #[command(
+        after_help = "Example (the gateway Collector of the article, and an agent sending to it):\n  otelpki config collector > otel-collector-config.yaml\n  otelpki config collector --mount-path /etc/otel/certs --out otel-collector-config.yaml\n  otelpki config collector --gateway https://otel-gateway.example.internal:4317 --client agent\n  otelpki config collector --collector-version 0.143.0   # exporter names otlp/otlphttp"
+    )]
+    Collector(CollectorArgs),
+
+    /// An env file for the OpenTelemetry SDKs: OTEL_EXPORTER_OTLP_ENDPOINT (https://),
+    /// _PROTOCOL, _CERTIFICATE, _CLIENT_KEY, _CLIENT_CERTIFICATE
+    #[command(
+        after_help = "Example (the article's application, with its client certificate):\n  otelpki config env > sdk.env && docker run --env-file sdk.env my-application\n  otelpki config env --client checkout --endpoint otel-collector.observability.svc --protocol http"
+    )]
+    Env(EndpointArgs),
+
+    /// The Java agent's -Dotel.exporter.otlp.* flags, and the same as environment variables
+    #[command(
+        after_help = "Example:\n  otelpki config java --client checkout --endpoint https://otel-collector.observability.svc:4317"
+    )]
+    Java(EndpointArgs),
+
+    /// kubernetes.io/tls Secrets (tls.crt, tls.key, ca.crt) for the server and each client;
+    /// the output holds private keys and is written with mode 0600
+    #[command(
+        after_help = "Example:\n  otelpki config k8s --namespace observability --out secrets.yaml && kubectl apply -f secrets.yaml"
+    )]
+    K8s(K8sArgs),
+
+    /// Hand issuance and rotation to cert-manager: a Secret with the CA pair, an Issuer,
+    /// and a Certificate per server and client; the output holds the CA key (mode 0600)
+    #[command(
+        after_help = "Example:\n  otelpki config cert-manager --namespace observability --out cert-manager.yaml && kubectl apply -f cert-manager.yaml"
+    )]
+    CertManager(K8sArgs),
+}
+
+/// What every `config` target shares: where the templates come from and where the output goes.
+#[derive(Debug, Args)]
+pub struct RenderArgs {
+    /// Render the team's own templates from DIR (same file names: collector.yaml, sdk.env,
+    /// java.txt, k8s.yaml, cert-manager.yaml)
+    #[arg(long, value_name = "DIR")]
+    pub templates: Option<PathBuf>,
+
+    /// Write to FILE instead of standard output (never replaces a file without --force)
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+
+    /// Replace FILE given with --out
+    #[arg(long, requires = "out")]
+    pub force: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct CollectorArgs {
+    /// The server certificate's file stem, if DIR holds several (default: the only one, or `server`)
+    #[arg(long, value_name = "NAME")]
+    pub server: Option<String>,
+
+    /// Server-only TLS: no client_ca_file, so clients need no certificate
+    #[arg(long)]
+    pub no_mtls: bool,
+
+    /// Render an agent Collector that exports to this gateway over mTLS (https:// URL or
+    /// host[:port]); the gateway's host must be one of its certificate's names
+    #[arg(long, value_name = "URL")]
+    pub gateway: Option<String>,
+
+    /// The agent's client certificate for --gateway, as a file stem (default: the only one, or `client`)
+    #[arg(long, value_name = "NAME", requires = "gateway")]
+    pub client: Option<String>,
+
+    /// Exporter protocol for --gateway
+    #[arg(long, value_enum, default_value_t = Protocol::Grpc, requires = "gateway")]
+    pub protocol: Protocol,
+
+    /// The Collector's version, e.g. 0.143.0: below 0.144.0 the exporters get their old
+    /// names (otlp, otlphttp) instead of otlp_grpc and otlp_http
+    #[arg(long, value_name = "VERSION")]
+    pub collector_version: Option<String>,
+
+    /// How often the Collector re-reads its certificate and key files (a Go duration)
+    #[arg(long, value_name = "DURATION", default_value = "1h")]
+    pub reload_interval: String,
+
+    /// Directory where the Collector sees DIR's files, e.g. /etc/otel/certs in its container
+    /// (default: DIR's absolute path)
+    #[arg(long, value_name = "PATH")]
+    pub mount_path: Option<PathBuf>,
+
+    #[command(flatten)]
+    pub render: RenderArgs,
+}
+
+/// An application's view: which client certificate, and where the Collector is.
+#[derive(Debug, Args)]
+pub struct EndpointArgs {
+    /// The client certificate's file stem, if DIR holds several (default: the only one, or `client`)
+    #[arg(long, value_name = "NAME")]
+    pub client: Option<String>,
+
+    /// The server certificate whose first DNS name is the default endpoint host
+    /// (default: the only one, or `server`)
+    #[arg(long, value_name = "NAME")]
+    pub server: Option<String>,
+
+    /// The Collector's OTLP endpoint: https://host[:port] or host[:port]; http:// is refused
+    /// (default: https://<first DNS name of the server certificate>:<protocol's port>)
+    #[arg(long, value_name = "URL")]
+    pub endpoint: Option<String>,
+
+    /// OTLP transport: grpc (port 4317) or http (http/protobuf, port 4318)
+    #[arg(long, value_enum, default_value_t = Protocol::Grpc)]
+    pub protocol: Protocol,
+
+    /// Directory where the application sees DIR's files, e.g. /etc/otel/certs in its
+    /// container (default: DIR's absolute path)
+    #[arg(long, value_name = "PATH")]
+    pub mount_path: Option<PathBuf>,
+
+    #[command(flatten)]
+    pub render: RenderArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct K8sArgs {
+    /// Namespace of every resource
+    #[arg(long, default_value = "observability")]
+    pub namespace: String,
+
+    #[command(flatten)]
+    pub render: RenderArgs,
 }

@@ -2,10 +2,12 @@
 //! modules; `fixtures` is also meant to be used from other crates' tests.
 
 pub mod cli;
+pub mod config;
 pub mod issue;
 pub mod key;
 pub mod pki;
 pub mod profile;
 pub mod read;
+pub mod render;
 pub mod san;
 pub mod store;
