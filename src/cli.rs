@@ -49,7 +49,10 @@ pub enum Command {
 
     /// Render the configuration that wires the certificates in: Collector, SDK env file,
     /// Java agent flags, Kubernetes Secrets, cert-manager resources
-    #[command(subcommand)]
+    #[command(
+        subcommand,
+        after_help = "Example (after `otelpki init`, the article's Collector and application):\n  otelpki config collector > otel-collector-config.yaml\n  otelpki config env > sdk.env"
+    )]
     Config(Config),
 }
 

@@ -633,7 +633,8 @@ fn cert_manager_context(pki: &Pki, args: &K8sArgs) -> Result<CertManagerContext>
     })
 }
 
-/// cert-manager's `privateKey.algorithm` and `.size` for our key type.
+/// cert-manager's `privateKey.algorithm` and `.size` for our key type (its validation takes
+/// RSA sizes from 2048 to 8192, ECDSA 256/384/521, and no size for Ed25519).
 fn private_key(kt: KeyType) -> (&'static str, Option<u32>) {
     match kt {
         KeyType::EcdsaP256 => ("ECDSA", Some(256)),
