@@ -71,7 +71,8 @@ pub struct Pair {
     pub common_name: String,
     pub dns_names: Vec<String>,
     pub ip_addresses: Vec<String>,
-    pub key_type: String,
+    /// `ecdsa-p256`, ...; none for a key type otelpki does not make.
+    pub key_type: Option<KeyType>,
     /// Expiry as a date: 2027-11-25.
     pub not_after: String,
 }
@@ -210,7 +211,7 @@ pub fn run(dir: &Path, target: &Config) -> Result<()> {
         }
         Config::Env(args) => {
             let ctx = sdk_context(&Pki::open(dir, args.mount_path.as_deref())?, args)?;
-            if ctx.client.key_type == KeyType::Ed25519.name() {
+            if ctx.client.key_type == Some(KeyType::Ed25519) {
                 eprintln!("{ED25519_WARNING}");
             }
             emit(Template::Env, &ctx, &args.render, false)
@@ -367,11 +368,7 @@ impl Pki {
             common_name: entry.common_name.clone().unwrap_or_default(),
             dns_names: entry.dns_names.clone(),
             ip_addresses: entry.ip_addresses.clone(),
-            key_type: entry
-                .key_type
-                .map(KeyType::name)
-                .unwrap_or("unknown")
-                .into(),
+            key_type: entry.key_type,
             not_after: issue::date(entry.not_after),
         })
     }
@@ -823,12 +820,14 @@ fn server_names(server: &Entry) -> String {
 
 /// `0.143.0`, `v0.143.0` or `0.143` as (major, minor).
 fn collector_version(v: &str) -> Result<(u64, u64)> {
-    let parts: Vec<&str> = v.trim().trim_start_matches('v').split('.').collect();
-    let number = |s: &str| s.parse::<u64>().ok();
-    match parts.as_slice() {
-        [major, minor] | [major, minor, _] if parts.iter().all(|p| number(p).is_some()) => {
-            Ok((number(major).unwrap_or(0), number(minor).unwrap_or(0)))
-        }
+    let numbers: Option<Vec<u64>> = v
+        .trim()
+        .trim_start_matches('v')
+        .split('.')
+        .map(|p| p.parse().ok())
+        .collect();
+    match numbers.as_deref() {
+        Some([major, minor] | [major, minor, _]) => Ok((*major, *minor)),
         _ => bail!(
             "--collector-version `{v}` is not a version; give the Collector's release, e.g. 0.143.0 \
              (`otelcol --version` prints it)"
@@ -902,7 +901,7 @@ pub(crate) fn sample_contexts() -> Vec<(Template, serde_json::Value)> {
         common_name: name.into(),
         dns_names: vec!["localhost".into()],
         ip_addresses: vec!["127.0.0.1".into(), "::1".into()],
-        key_type: kt.name().into(),
+        key_type: Some(kt),
         not_after: "2030-01-01".into(),
     };
     let ca = Ca {
