@@ -116,7 +116,7 @@ pub fn make_ca(spec: &Spec, key: KeyPair) -> Result<(Signed, Issuer<'static, Key
         .context("cannot sign the CA certificate")?;
     let signed = Signed {
         cert_pem: cert.pem(),
-        key_pem: key.serialize_pem(),
+        key_pem: crate::key::pkcs8_pem(&key),
     };
     Ok((signed, Issuer::new(params, key)))
 }
@@ -133,7 +133,7 @@ pub fn make_leaf(
         .context("cannot sign the certificate")?;
     Ok(Signed {
         cert_pem: cert.pem(),
-        key_pem: key.serialize_pem(),
+        key_pem: crate::key::pkcs8_pem(key),
     })
 }
 
@@ -283,7 +283,7 @@ pub fn init_ca(dir: &Path, args: &InitCaArgs) -> Result<()> {
     let outputs_hint =
         "pass --force to replace the CA (every certificate it signed stops being trusted)";
     let (crt, key) = pair_paths(dir, "ca");
-    store::refuse_existing(&[Output::public(crt, ""), Output::key(key, "")], args.force)
+    store::refuse_existing(&[Output::key(key, ""), Output::public(crt, "")], args.force)
         .map_err(|e| with_hint(e, outputs_hint))?;
     warn_key_type(args.key_type);
     let spec = ca_spec(

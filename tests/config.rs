@@ -13,12 +13,7 @@ use predicates::prelude::*;
 use serde::Deserialize;
 use serde_norway::Value;
 
-/// The binary with `--dir DIR` and no OTELPKI_DIR from the environment.
-fn otelpki(dir: &Path) -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_otelpki"));
-    cmd.env_remove("OTELPKI_DIR").arg("--dir").arg(dir);
-    cmd
-}
+use crate::common::otelpki;
 
 /// A temporary directory and the PKI in it, made by `otelpki init` with `args`.
 struct Pki {
