@@ -83,7 +83,13 @@ pub fn render_source(name: &str, source: &str, ctx: &impl Serialize) -> Result<S
         .template_from_named_str(name, source)
         .map_err(|e| anyhow!("the template `{name}` does not parse: {e:#}"))?;
     let json = serde_json::to_value(ctx).context("cannot build the template context")?;
-    check_variables(name, &tmpl.undeclared_variables(true), &json)?;
+    let mut vars = tmpl.undeclared_variables(true);
+    // `range`, `dict`, `namespace`, ...: the engine's, not the context's
+    vars.retain(|v| {
+        let root = v.split('.').next().unwrap_or(v);
+        !env.globals().any(|(g, _)| g == root)
+    });
+    check_variables(name, &vars, &json)?;
     tmpl.render(Value::from(minijinja::value::Serde(ctx)))
         .map_err(|e| anyhow!("cannot render the template `{name}`: {e:#}"))
 }
@@ -226,6 +232,13 @@ mod tests {
         let src = "{% for s in [server] %}{{ s.key }}{% endfor %}\n";
         let err = render_source("t.yaml", src, &ctx).unwrap_err();
         assert!(format!("{err:#}").contains("undefined"), "{err:#}");
+    }
+
+    #[test]
+    fn the_engines_own_functions_are_not_unknown_variables() {
+        let ctx = serde_json::json!({"names": ["a", "b"]});
+        let src = "{% for i in range(2) %}{{ names[i] }}{% endfor %}\n";
+        assert_eq!(render_source("t", src, &ctx).unwrap(), "ab");
     }
 
     #[test]
