@@ -159,8 +159,9 @@ fn strings(v: &Value, path: &str) -> Vec<String> {
 }
 
 /// An env file as a process environment: `KEY=value` lines, `#` comments, blank lines;
-/// a value is single-quoted only when it needs quoting.
-fn parse_env(text: &str) -> BTreeMap<String, String> {
+/// a value is single-quoted only when it needs quoting. The SDK end-to-end test can put
+/// the output of `config env --endpoint https://localhost:PORT` into its process with this.
+pub(crate) fn parse_env(text: &str) -> BTreeMap<String, String> {
     let mut vars = BTreeMap::new();
     for line in text.lines() {
         if line.is_empty() || line.starts_with('#') {
