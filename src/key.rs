@@ -2,7 +2,7 @@
 //! signature algorithm each one signs with, and how a key of that type is generated.
 
 use anyhow::{Context, Result};
-use rcgen::{KeyPair, RsaKeySize, SignatureAlgorithm};
+use rcgen::{KeyPair, RsaKeySize, SignatureAlgorithm, SigningKey};
 use x509_parser::public_key::PublicKey;
 use x509_parser::x509::SubjectPublicKeyInfo;
 
@@ -110,5 +110,18 @@ impl KeyType {
 impl std::fmt::Display for KeyType {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(self.name())
+    }
+}
+
+/// A private key otelpki can sign with and write out as PKCS#8 PEM: rcgen's `KeyPair` (from the
+/// OS random source, or loaded), or a seeded key of `seed.rs`.
+pub trait PrivateKey: SigningKey {
+    /// The key as a PKCS#8 PEM (`BEGIN PRIVATE KEY`), LF line endings.
+    fn pkcs8_pem(&self) -> String;
+}
+
+impl PrivateKey for KeyPair {
+    fn pkcs8_pem(&self) -> String {
+        self.serialize_pem()
     }
 }

@@ -1,11 +1,14 @@
 //! otelpki: a private PKI for OpenTelemetry. The binary is a thin dispatcher over these
 //! modules; `fixtures` is also meant to be used from other crates' tests.
 
+pub mod apply;
 pub mod cli;
+pub mod fixtures;
 pub mod issue;
 pub mod key;
 pub mod pki;
 pub mod profile;
 pub mod read;
 pub mod san;
+pub mod seed;
 pub mod store;
