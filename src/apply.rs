@@ -438,6 +438,9 @@ fn decide_ca(
                 if let Some(why) = expiring(e, plan.renew_before, now) {
                     reasons.push(why);
                 }
+                if e.not_before > now {
+                    reasons.push(format!("not valid until {}", issue::date(e.not_before)));
+                }
                 if reasons.is_empty() {
                     let issuer = Issuer::from_ca_cert_der(&der, key)
                         .with_context(|| format!("cannot use `{}` as an issuer", crt.display()))?;
@@ -572,17 +575,28 @@ fn leaf_mismatch(
         Err(other) => return Ok(Some(format!("does not verify against ca.crt ({other})"))),
     }
     let x = read::parse_cert(&der)?;
-    let mut have: Vec<String> = sans_of(&x).iter().map(San::to_string).collect();
-    let mut wanted: Vec<String> = want.sans.iter().map(San::to_string).collect();
-    have.sort();
-    wanted.sort();
+    let have: Vec<String> = sans_of(&x).iter().map(San::to_string).collect();
+    let wanted: Vec<String> = want.sans.iter().map(San::to_string).collect();
+    let added: Vec<&str> = wanted
+        .iter()
+        .filter(|s| !have.contains(s))
+        .map(String::as_str)
+        .collect();
+    let removed: Vec<&str> = have
+        .iter()
+        .filter(|s| !wanted.contains(s))
+        .map(String::as_str)
+        .collect();
     let mut reasons = Vec::new();
-    if have != wanted {
-        reasons.push(format!(
-            "SANs changed from [{}] to [{}]",
-            have.join(", "),
-            wanted.join(", ")
-        ));
+    if !added.is_empty() || !removed.is_empty() {
+        let mut change = Vec::new();
+        if !added.is_empty() {
+            change.push(format!("added {}", added.join(", ")));
+        }
+        if !removed.is_empty() {
+            change.push(format!("removed {}", removed.join(", ")));
+        }
+        reasons.push(format!("SANs changed: {}", change.join("; ")));
     }
     if e.common_name.as_deref() != Some(want.cn.as_str()) {
         reasons.push(format!(
@@ -677,6 +691,12 @@ pub fn run(dir: &Path, args: &ApplyArgs) -> Result<()> {
         store::publish(&outcome.replace, true)?;
     }
     let (mut created, mut renewed, mut unchanged) = (0, 0, 0);
+    let width = outcome
+        .steps
+        .iter()
+        .map(|s| 2 * s.stem.len() + 9)
+        .max()
+        .unwrap_or(0);
     for step in &outcome.steps {
         let files = format!("{0}.crt {0}.key", step.stem);
         let (word, why) = match &step.action {
@@ -694,7 +714,7 @@ pub fn run(dir: &Path, args: &ApplyArgs) -> Result<()> {
             }
         };
         println!(
-            "{word:<9}  {files:<36} {}, until {}{why}",
+            "{word:<9}  {files:<width$}  {}, until {}{why}",
             step.what,
             issue::date(step.not_after)
         );
