@@ -284,7 +284,7 @@ pub fn init_ca(dir: &Path, args: &InitCaArgs) -> Result<()> {
     let outputs_hint =
         "pass --force to replace the CA (every certificate it signed stops being trusted)";
     let (crt, key) = pair_paths(dir, "ca");
-    store::refuse_existing(&[Output::public(crt, ""), Output::key(key, "")], args.force)
+    store::refuse_existing(&[Output::key(key, ""), Output::public(crt, "")], args.force)
         .map_err(|e| with_hint(e, outputs_hint))?;
     warn_key_type(args.key_type);
     let spec = ca_spec(

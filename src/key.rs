@@ -116,12 +116,70 @@ impl std::fmt::Display for KeyType {
 /// A private key otelpki can sign with and write out as PKCS#8 PEM: rcgen's `KeyPair` (from the
 /// OS random source, or loaded), or a seeded key of `seed.rs`.
 pub trait PrivateKey: SigningKey {
-    /// The key as a PKCS#8 PEM (`BEGIN PRIVATE KEY`), LF line endings.
+    /// The key as a PKCS#8 PEM (`BEGIN PRIVATE KEY`).
     fn pkcs8_pem(&self) -> String;
 }
 
 impl PrivateKey for KeyPair {
     fn pkcs8_pem(&self) -> String {
-        self.serialize_pem()
+        pkcs8_pem(self)
+    }
+}
+
+/// The DER prefix of an Ed25519 private key in PKCS#8 v1 (RFC 8410 §7): version 0, the
+/// id-Ed25519 algorithm, and an OCTET STRING holding the 32-byte seed as an OCTET STRING.
+pub const ED25519_PKCS8_V1_PREFIX: [u8; 16] = [
+    0x30, 0x2e, 0x02, 0x01, 0x00, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x04, 0x22, 0x04, 0x20,
+];
+
+/// A private key as PKCS#8 PEM (`BEGIN PRIVATE KEY`), the one form every TLS stack reads.
+/// Ed25519 keys are written as PKCS#8 v1: the v2 form (with the public key appended) that
+/// aws-lc produces is refused by OpenSSL 3.0 (`openssl pkey`: "unsupported").
+pub fn pkcs8_pem(key: &KeyPair) -> String {
+    if key.algorithm() == &rcgen::PKCS_ED25519 {
+        if let Some(seed) = ed25519_seed(key.serialized_der()) {
+            return ed25519_pkcs8_pem(seed);
+        }
+    }
+    key.serialize_pem()
+}
+
+/// The PKCS#8 v1 PEM of the Ed25519 key with this 32-byte seed.
+pub fn ed25519_pkcs8_pem(seed: &[u8; 32]) -> String {
+    let mut der = ED25519_PKCS8_V1_PREFIX.to_vec();
+    der.extend_from_slice(seed);
+    // LF like every other PEM otelpki writes (pem::encode alone uses CRLF).
+    pem::encode_config(
+        &pem::Pem::new("PRIVATE KEY", der),
+        pem::EncodeConfig::new().set_line_ending(pem::LineEnding::LF),
+    )
+}
+
+/// The seed of an Ed25519 PKCS#8 key (v1 or v2): the same 16-byte prefix but for the
+/// outer length and the version.
+fn ed25519_seed(der: &[u8]) -> Option<&[u8; 32]> {
+    let (head, rest) = der.split_at_checked(16)?;
+    let same =
+        head[0] == 0x30 && head[2..4] == [0x02, 0x01] && head[5..] == ED25519_PKCS8_V1_PREFIX[5..];
+    if !same {
+        return None;
+    }
+    rest.get(..32)?.try_into().ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ed25519_keys_are_written_as_pkcs8_v1_and_load_back() {
+        let key = KeyType::Ed25519.generate().unwrap();
+        let pem_text = pkcs8_pem(&key);
+        let der = pem::parse(&pem_text).unwrap().into_contents();
+        assert_eq!(der.len(), 48);
+        assert_eq!(der[4], 0x00, "version 0 (v1)");
+        assert!(!pem_text.contains('\r'), "LF line endings");
+        let back = KeyPair::try_from(der.as_slice()).unwrap();
+        assert_eq!(back.public_key_raw(), key.public_key_raw());
     }
 }

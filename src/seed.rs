@@ -120,14 +120,9 @@ fn expand(hk: &Hkdf<Sha256>, parts: &[&[u8]], out: &mut [u8]) -> Result<()> {
         .map_err(|_| anyhow!("HKDF cannot expand to {} bytes", out.len()))
 }
 
-/// An Ed25519 key from its 32-byte seed, as a PKCS#8 v1 structure (RFC 8410 §7):
-/// SEQUENCE { INTEGER 0, SEQUENCE { OID 1.3.101.112 }, OCTET STRING { OCTET STRING seed } }.
+/// An Ed25519 key from its 32-byte seed, through a PKCS#8 v1 structure (RFC 8410 §7).
 fn ed25519_from_seed(seed: &[u8; 32]) -> Result<KeyPair> {
-    const PREFIX: [u8; 16] = [
-        0x30, 0x2e, 0x02, 0x01, 0x00, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x04, 0x22, 0x04,
-        0x20,
-    ];
-    let mut der = PREFIX.to_vec();
+    let mut der = crate::key::ED25519_PKCS8_V1_PREFIX.to_vec();
     der.extend_from_slice(seed);
     KeyPair::from_pkcs8_der_and_sign_algo(&der.into(), &rcgen::PKCS_ED25519)
         .context("could not make an Ed25519 key from the seed")

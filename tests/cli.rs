@@ -1,0 +1,620 @@
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use ::time::OffsetDateTime;
+use predicates::prelude::*;
+use x509_parser::prelude::*;
+
+use crate::common::{certs, init_pki, openssl_in, otelpki};
+
+fn parsed(path: &Path, f: impl FnOnce(&X509Certificate<'_>)) {
+    let der = certs(path).remove(0);
+    let (_, cert) = parse_x509_certificate(&der).expect("x509");
+    f(&cert);
+}
+
+/// A SAN as text: `DNSName(x)`, `IPAddress(127.0.0.1)`, ...
+fn san_text(g: &GeneralName<'_>) -> String {
+    match g {
+        GeneralName::IPAddress(b) => {
+            format!("IPAddress({})", otelpki::pki::ip_from_bytes(b).expect("ip"))
+        }
+        other => other.to_string(),
+    }
+}
+
+fn ski(c: &X509Certificate<'_>) -> Vec<u8> {
+    c.extensions()
+        .iter()
+        .find_map(|e| match e.parsed_extension() {
+            ParsedExtension::SubjectKeyIdentifier(k) => Some(k.0.to_vec()),
+            _ => None,
+        })
+        .expect("SubjectKeyIdentifier")
+}
+
+fn aki(c: &X509Certificate<'_>) -> Option<Vec<u8>> {
+    c.extensions()
+        .iter()
+        .find_map(|e| match e.parsed_extension() {
+            ParsedExtension::AuthorityKeyIdentifier(a) => {
+                a.key_identifier.as_ref().map(|k| k.0.to_vec())
+            }
+            _ => None,
+        })
+}
+
+/// `init` with no flags writes the article's six files and says what to do next.
+#[test]
+fn init_writes_the_article_layout() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("certs");
+    otelpki(&dir).arg("init").assert().success().stdout(
+        predicate::str::contains("config collector").and(predicate::str::contains("config env")),
+    );
+    let mut names: Vec<String> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    assert_eq!(
+        names,
+        [
+            "ca.crt",
+            "ca.key",
+            "client.crt",
+            "client.key",
+            "server.crt",
+            "server.key"
+        ]
+    );
+    parsed(&dir.join("server.crt"), |c| {
+        let san = c.subject_alternative_name().unwrap().unwrap();
+        let shown: Vec<String> = san.value.general_names.iter().map(san_text).collect();
+        assert_eq!(
+            shown,
+            [
+                "DNSName(localhost)",
+                "IPAddress(127.0.0.1)",
+                "IPAddress(::1)"
+            ]
+        );
+        assert_eq!(c.subject().to_string(), "CN=localhost");
+    });
+    parsed(&dir.join("client.crt"), |c| {
+        assert_eq!(c.subject().to_string(), "CN=my-application")
+    });
+}
+
+/// DESIGN §4, row by row, for the CA, a server and a client.
+#[test]
+fn profiles_follow_the_design_table() {
+    let before = OffsetDateTime::now_utc().unix_timestamp();
+    let (_tmp, dir) = init_pki(&["--org", "MyCompany"]);
+    let mut ca_ski = Vec::new();
+    parsed(&dir.join("ca.crt"), |c| {
+        assert_eq!(c.version(), X509Version::V3);
+        let bc = c.basic_constraints().unwrap().unwrap();
+        assert!(bc.critical && bc.value.ca && bc.value.path_len_constraint == Some(0));
+        let ku = c.key_usage().unwrap().unwrap();
+        assert!(ku.critical);
+        assert!(ku.value.key_cert_sign() && ku.value.crl_sign() && ku.value.digital_signature());
+        assert!(
+            c.extended_key_usage().unwrap().is_none(),
+            "the CA must carry no EKU"
+        );
+        assert_eq!(c.subject().to_string(), "CN=OTel CA, O=MyCompany");
+        ca_ski = ski(c);
+        assert_eq!(aki(c), None);
+    });
+    let mut serials = Vec::new();
+    for (name, server) in [("server", true), ("client", false)] {
+        parsed(&dir.join(format!("{name}.crt")), |c| {
+            let raw = c.raw_serial();
+            assert_eq!(raw.len(), 16, "{name}: serial is 16 bytes");
+            assert!(raw[0] & 0x80 == 0 && raw[0] != 0, "{name}: serial positive");
+            serials.push(raw.to_vec());
+            assert_eq!(
+                aki(c).as_deref(),
+                Some(ca_ski.as_slice()),
+                "{name}: AKI = the CA's SKI"
+            );
+            assert!(!ski(c).is_empty());
+            let bc = c.basic_constraints().unwrap().unwrap();
+            assert!(!bc.value.ca);
+            let ku = c.key_usage().unwrap().unwrap();
+            assert!(ku.critical && ku.value.digital_signature() && !ku.value.key_encipherment());
+            assert!(!ku.value.key_cert_sign());
+            let eku = c.extended_key_usage().unwrap().unwrap().value;
+            assert_eq!(
+                (eku.server_auth, eku.client_auth),
+                (server, !server),
+                "{name}: one EKU"
+            );
+            assert!(!eku.any && eku.other.is_empty());
+            let nb = c.validity().not_before.timestamp();
+            assert!(
+                nb <= before - 59 && nb >= before - 120,
+                "{name}: notBefore a minute back"
+            );
+            let days = (c.validity().not_after.timestamp() - nb) / 86400;
+            assert_eq!(days, 365, "{name}: 365 days");
+            assert_eq!(
+                c.signature_algorithm.algorithm.to_id_string(),
+                "1.2.840.10045.4.3.2"
+            );
+        });
+    }
+    assert_ne!(serials[0], serials[1]);
+}
+
+/// RSA leaves add keyEncipherment; P-384 signs with SHA-384; a leaf takes the CA's key type.
+#[test]
+fn key_types_shape_usages_and_signatures() {
+    let (_tmp, dir) = init_pki(&["--key-type", "rsa-2048"]);
+    parsed(&dir.join("server.crt"), |c| {
+        let ku = c.key_usage().unwrap().unwrap().value;
+        assert!(ku.digital_signature() && ku.key_encipherment());
+        assert_eq!(c.public_key().parsed().unwrap().key_size(), 2048);
+    });
+
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("p384");
+    otelpki(&dir)
+        .args(["init-ca", "--key-type", "ecdsa-p384"])
+        .assert()
+        .success();
+    otelpki(&dir)
+        .args(["issue", "server", "--san", "otel"])
+        .assert()
+        .success();
+    otelpki(&dir)
+        .args(["issue", "client", "--cn", "app", "--key-type", "rsa-3072"])
+        .assert()
+        .success();
+    parsed(&dir.join("server.crt"), |c| {
+        assert_eq!(
+            c.public_key().parsed().unwrap().key_size(),
+            384,
+            "leaf takes the CA's type"
+        );
+        assert_eq!(
+            c.signature_algorithm.algorithm.to_id_string(),
+            "1.2.840.10045.4.3.3"
+        );
+    });
+    parsed(&dir.join("client.crt"), |c| {
+        assert_eq!(
+            c.public_key().parsed().unwrap().key_size(),
+            3072,
+            "--key-type wins"
+        );
+    });
+}
+
+/// Ed25519 prints the compatibility warning naming the stacks that fail.
+#[test]
+fn ed25519_warns() {
+    let tmp = tempfile::tempdir().unwrap();
+    otelpki(&tmp.path().join("d"))
+        .args(["init", "--key-type", "ed25519"])
+        .assert()
+        .success()
+        .stderr(predicate::str::contains("Java").and(predicate::str::contains("gRPC")));
+}
+
+/// Every flag of the four commands, and OTELPKI_DIR.
+#[test]
+fn flags_do_what_they_say() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("pki");
+    assert_cmd::Command::new(assert_cmd::cargo::cargo_bin!("otelpki"))
+        .env("OTELPKI_DIR", &dir)
+        .args([
+            "init-ca", "--cn", "Team CA", "--org", "Acme", "--days", "30",
+        ])
+        .assert()
+        .success();
+    parsed(&dir.join("ca.crt"), |c| {
+        assert_eq!(c.subject().to_string(), "CN=Team CA, O=Acme");
+        let d = c.validity().not_after.timestamp() - c.validity().not_before.timestamp();
+        assert_eq!(d, 30 * 86400 + 60);
+    });
+    otelpki(&dir)
+        .args([
+            "issue",
+            "server",
+            "--san",
+            "gw.example.com,10.1.2.3",
+            "--san",
+            "2001:db8::7",
+        ])
+        .args([
+            "--san",
+            "*.gw.example.com",
+            "--san",
+            "uri:spiffe://acme/gw",
+            "--san",
+            "email:ops@acme.io",
+        ])
+        .args([
+            "--cn", "gateway", "--org", "Acme", "--name", "gw", "--days", "10",
+        ])
+        .assert()
+        .success();
+    parsed(&dir.join("gw.crt"), |c| {
+        assert_eq!(c.subject().to_string(), "CN=gateway, O=Acme");
+        let san = c.subject_alternative_name().unwrap().unwrap();
+        let shown: Vec<String> = san.value.general_names.iter().map(san_text).collect();
+        assert_eq!(
+            shown,
+            [
+                "DNSName(gw.example.com)",
+                "IPAddress(10.1.2.3)",
+                "IPAddress(2001:db8::7)",
+                "DNSName(*.gw.example.com)",
+                "URI(spiffe://acme/gw)",
+                "RFC822Name(ops@acme.io)"
+            ]
+        );
+        let d = c.validity().not_after.timestamp() - c.validity().not_before.timestamp();
+        assert_eq!(d, 10 * 86400 + 60);
+    });
+    // A leaf asking for longer than the CA lives is clamped, with a warning.
+    otelpki(&dir)
+        .args([
+            "issue", "client", "--cn", "checkout", "--name", "checkout", "--days", "400",
+        ])
+        .assert()
+        .success()
+        .stderr(predicate::str::contains("outlive its CA"));
+    let mut ca_end = 0;
+    parsed(&dir.join("ca.crt"), |c| {
+        ca_end = c.validity().not_after.timestamp()
+    });
+    parsed(&dir.join("checkout.crt"), |c| {
+        assert_eq!(c.validity().not_after.timestamp(), ca_end)
+    });
+
+    // --ca-cert/--ca-key sign with a CA kept elsewhere.
+    let out = tmp.path().join("elsewhere");
+    otelpki(&out)
+        .args(["issue", "client", "--cn", "batch"])
+        .arg("--ca-cert")
+        .arg(dir.join("ca.crt"))
+        .arg("--ca-key")
+        .arg(dir.join("ca.key"))
+        .assert()
+        .success();
+    let (ok, text) = openssl_in(
+        tmp.path(),
+        &[
+            "verify",
+            "-CAfile",
+            "pki/ca.crt",
+            "-purpose",
+            "sslclient",
+            "elsewhere/client.crt",
+        ],
+    );
+    assert!(ok, "{text}");
+}
+
+/// An organisation's CA whose key is PKCS#1 (RSA) or SEC1 (EC), made by openssl, signs.
+#[test]
+fn organisation_ca_keys_in_pkcs1_and_sec1_load() {
+    let tmp = tempfile::tempdir().unwrap();
+    let d = tmp.path();
+    let ext = "basicConstraints=critical,CA:TRUE\nkeyUsage=critical,keyCertSign,cRLSign\nsubjectKeyIdentifier=hash\n";
+    std::fs::write(d.join("ca.ext"), ext).unwrap();
+    for (name, genkey) in [
+        (
+            "rsa",
+            vec!["genrsa", "-traditional", "-out", "rsa.key", "2048"],
+        ),
+        (
+            "ec",
+            vec![
+                "ecparam",
+                "-name",
+                "prime256v1",
+                "-genkey",
+                "-noout",
+                "-out",
+                "ec.key",
+            ],
+        ),
+    ] {
+        let (ok, text) = openssl_in(d, &genkey);
+        assert!(ok, "{text}");
+        let key = std::fs::read_to_string(d.join(format!("{name}.key"))).unwrap();
+        let tag = if name == "rsa" {
+            "RSA PRIVATE KEY"
+        } else {
+            "EC PRIVATE KEY"
+        };
+        assert!(key.contains(tag), "openssl wrote {key}");
+        let (ok, text) = openssl_in(
+            d,
+            &[
+                "req",
+                "-new",
+                "-x509",
+                "-key",
+                &format!("{name}.key"),
+                "-out",
+                &format!("{name}.crt"),
+                "-days",
+                "30",
+            ]
+            .iter()
+            .copied()
+            .chain([
+                "-subj",
+                "/CN=Org CA",
+                "-extensions",
+                "v3_ca",
+                "-addext",
+                "basicConstraints=critical,CA:TRUE",
+            ])
+            .chain(["-addext", "keyUsage=critical,keyCertSign,cRLSign"])
+            .collect::<Vec<_>>(),
+        );
+        assert!(ok, "{text}");
+        let out = d.join(format!("out-{name}"));
+        otelpki(&out)
+            .args(["issue", "server", "--san", "localhost"])
+            .arg("--ca-cert")
+            .arg(d.join(format!("{name}.crt")))
+            .arg("--ca-key")
+            .arg(d.join(format!("{name}.key")))
+            .assert()
+            .success();
+        let (ok, text) = openssl_in(
+            d,
+            &[
+                "verify",
+                "-CAfile",
+                &format!("{name}.crt"),
+                "-purpose",
+                "sslserver",
+                &format!("out-{name}/server.crt"),
+            ],
+        );
+        assert!(ok, "{name}: {text}");
+    }
+}
+
+/// Each command's --help ends with an example.
+#[test]
+fn help_shows_examples() {
+    for cmd in [
+        &["init"][..],
+        &["init-ca"],
+        &["issue", "server"],
+        &["issue", "client"],
+    ] {
+        otelpki(Path::new("unused"))
+            .args(cmd)
+            .arg("--help")
+            .assert()
+            .success()
+            .stdout(predicate::str::contains("Example").and(predicate::str::contains("otelpki ")));
+    }
+}
+
+/// Every file of `dir` with its bytes, to prove a refused command changed nothing.
+fn snapshot(dir: &Path) -> BTreeMap<String, Vec<u8>> {
+    match std::fs::read_dir(dir) {
+        Ok(rd) => rd
+            .map(|e| {
+                let e = e.unwrap();
+                (
+                    e.file_name().to_string_lossy().into_owned(),
+                    std::fs::read(e.path()).unwrap_or_default(),
+                )
+            })
+            .collect(),
+        Err(_) => BTreeMap::new(),
+    }
+}
+
+/// Runs otelpki in `dir` with `args`, expects exit 2, one `error:` line naming `needle`, and
+/// `dir` unchanged.
+fn refused(dir: &Path, args: &[&str], needle: &str) {
+    let before = snapshot(dir);
+    let out = otelpki(dir).args(args).output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "{args:?} exit code; stderr: {stderr}"
+    );
+    let first = stderr.lines().next().unwrap_or_default();
+    assert!(first.starts_with("error:"), "{args:?}: {stderr}");
+    assert!(
+        first.contains(needle),
+        "{args:?}: the error should name {needle:?}: {stderr}"
+    );
+    assert!(
+        out.stdout.is_empty(),
+        "{args:?} printed {}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    assert_eq!(snapshot(dir), before, "{args:?} changed the directory");
+}
+
+#[test]
+fn bad_input_is_refused_with_a_clear_error_and_nothing_changes() {
+    let (tmp, dir) = init_pki(&[]);
+    let long = format!("{}.example.com", "a".repeat(64));
+    for bad in [
+        "",
+        "exa mple.com",
+        "*.*.example.com",
+        "foo..bar",
+        "-bad.example.com",
+        long.as_str(),
+        "uri:",
+        "uri:noscheme",
+    ] {
+        let shown = if bad.is_empty() {
+            "empty"
+        } else {
+            bad.trim_start_matches("uri:")
+        };
+        refused(
+            &dir,
+            &["issue", "server", &format!("--san={bad}"), "--name", "x"],
+            shown,
+        );
+    }
+    refused(
+        &dir,
+        &["issue", "server", "--san", "ok.example,", "--name", "x"],
+        "empty",
+    );
+    refused(
+        &dir,
+        &[
+            "issue", "server", "--san", "a", "--days", "0", "--name", "x",
+        ],
+        "0",
+    );
+    refused(&dir, &["init-ca", "--days", "0", "--force"], "0");
+    refused(
+        &dir,
+        &[
+            "issue",
+            "client",
+            "--cn",
+            "a",
+            "--key-type",
+            "dsa-1024",
+            "--name",
+            "x",
+        ],
+        "dsa-1024",
+    );
+    refused(
+        &dir,
+        &["issue", "server", "--san", "otel"],
+        "server.key` already exists",
+    );
+    refused(&dir, &["issue", "client", "--cn", "a"], "--force");
+    refused(&dir, &["init-ca"], "ca.key` already exists");
+    refused(&dir, &["init"], "already exists");
+    refused(
+        &dir,
+        &["issue", "server", "--san", "a", "--name", "ca", "--force"],
+        "`ca`",
+    );
+    refused(
+        &dir,
+        &["issue", "server", "--san", "a", "--name", "../escape"],
+        "../escape",
+    );
+
+    // No CA in DIR.
+    let empty = tmp.path().join("empty");
+    std::fs::create_dir(&empty).unwrap();
+    refused(&empty, &["issue", "server", "--san", "a"], "no CA in");
+
+    // Garbage, truncated and mismatched CA files, a non-CA, an expired CA.
+    let cases = tmp.path().join("cases");
+    std::fs::create_dir(&cases).unwrap();
+    let ca_pem = std::fs::read_to_string(dir.join("ca.crt")).unwrap();
+    let key_pem = std::fs::read_to_string(dir.join("ca.key")).unwrap();
+    let write = |name: &str, body: &str| {
+        let p = cases.join(name);
+        std::fs::write(&p, body).unwrap();
+        p.to_string_lossy().into_owned()
+    };
+    let garbage = write("garbage.crt", "this is not a certificate\n");
+    let truncated = write("truncated.crt", &ca_pem[..ca_pem.len() / 2]);
+    let body_only: String = ca_pem
+        .lines()
+        .filter(|l| !l.starts_with("-----"))
+        .collect::<Vec<_>>()
+        .join("\n");
+    let short_der = write(
+        "short.crt",
+        &format!(
+            "-----BEGIN CERTIFICATE-----\n{}\n-----END CERTIFICATE-----\n",
+            &body_only[..body_only.len() / 2]
+        ),
+    );
+    let good_ca = dir.join("ca.crt").to_string_lossy().into_owned();
+    let good_key = dir.join("ca.key").to_string_lossy().into_owned();
+    let garbage_key = write(
+        "garbage.key",
+        "-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n",
+    );
+    let truncated_key = write("truncated.key", &key_pem[..key_pem.len() / 2]);
+    let (_tmp2, other) = init_pki(&[]);
+    let other_key = other.join("ca.key").to_string_lossy().into_owned();
+    let server_crt = dir.join("server.crt").to_string_lossy().into_owned();
+    let server_key = dir.join("server.key").to_string_lossy().into_owned();
+    let out = tmp.path().join("out");
+    for (cert, key, needle) in [
+        (&garbage, &good_key, "garbage.crt"),
+        (&truncated, &good_key, "truncated.crt"),
+        (&short_der, &good_key, "short.crt"),
+        (&good_ca, &garbage_key, "garbage.key"),
+        (&good_ca, &truncated_key, "truncated.key"),
+        (&good_ca, &other_key, "does not belong"),
+        (&server_crt, &server_key, "not a CA"),
+    ] {
+        refused(
+            &out,
+            &[
+                "issue",
+                "server",
+                "--san",
+                "a",
+                "--ca-cert",
+                cert,
+                "--ca-key",
+                key,
+            ],
+            needle,
+        );
+        assert!(!out.exists(), "a refused command created {}", out.display());
+    }
+
+    // An expired CA, made with the library's own profile and an explicit clock.
+    let past = OffsetDateTime::now_utc() - ::time::Duration::days(400);
+    let spec = otelpki::profile::Spec {
+        cn: "Old CA".into(),
+        org: None,
+        sans: vec![],
+        not_before: past,
+        not_after: past + ::time::Duration::days(30),
+        serial: otelpki::profile::random_serial().unwrap(),
+        key_type: otelpki::key::KeyType::EcdsaP256,
+    };
+    let key = otelpki::key::KeyType::EcdsaP256.generate().unwrap();
+    let (old, _) = otelpki::issue::make_ca(&spec, key).unwrap();
+    let old_crt = write("old.crt", &old.cert_pem);
+    let old_key = write("old.key", &old.key_pem);
+    refused(
+        &out,
+        &[
+            "issue",
+            "client",
+            "--cn",
+            "a",
+            "--ca-cert",
+            &old_crt,
+            "--ca-key",
+            &old_key,
+        ],
+        "expired",
+    );
+
+    // A DIR that cannot be written: a path below a regular file.
+    let file = tmp.path().join("plain-file");
+    std::fs::write(&file, "x").unwrap();
+    refused(&file.join("certs"), &["init"], "plain-file");
+    refused(&file, &["init"], "not a directory");
+}

@@ -1,0 +1,167 @@
+//! Helpers shared by the integration tests: the command under test, reading what it wrote,
+//! an in-memory rustls handshake (no sockets, bounded), and the openssl CLI.
+
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::Command as StdCommand;
+use std::sync::Arc;
+
+use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName};
+use rustls::server::WebPkiClientVerifier;
+use rustls::{ClientConfig, ClientConnection, RootCertStore, ServerConfig, ServerConnection};
+
+/// `otelpki --dir DIR ...`, with OTELPKI_DIR removed so the caller's environment can't leak in.
+pub fn otelpki(dir: &Path) -> assert_cmd::Command {
+    let mut cmd = assert_cmd::Command::new(assert_cmd::cargo::cargo_bin!("otelpki"));
+    cmd.env_remove("OTELPKI_DIR").arg("--dir").arg(dir);
+    cmd
+}
+
+/// A fresh temporary directory and a PKI made in it by `otelpki init` with the given args.
+pub fn init_pki(extra: &[&str]) -> (tempfile::TempDir, PathBuf) {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let dir = tmp.path().join("certs");
+    otelpki(&dir).arg("init").args(extra).assert().success();
+    (tmp, dir)
+}
+
+pub fn certs(path: &Path) -> Vec<CertificateDer<'static>> {
+    let bytes = std::fs::read(path).unwrap_or_else(|e| panic!("read {}: {e}", path.display()));
+    pem::parse_many(&bytes)
+        .expect("pem")
+        .into_iter()
+        .filter(|p| p.tag() == "CERTIFICATE")
+        .map(|p| CertificateDer::from(p.into_contents()))
+        .collect()
+}
+
+/// The key in `path`, which must be PKCS#8 (`BEGIN PRIVATE KEY`), the one form every SDK reads.
+pub fn pkcs8_key(path: &Path) -> PrivateKeyDer<'static> {
+    let bytes = std::fs::read(path).unwrap_or_else(|e| panic!("read {}: {e}", path.display()));
+    let block = pem::parse(&bytes).expect("pem key");
+    assert_eq!(
+        block.tag(),
+        "PRIVATE KEY",
+        "{} is not PKCS#8",
+        path.display()
+    );
+    PrivateKeyDer::Pkcs8(block.into_contents().into())
+}
+
+fn provider() -> Arc<rustls::crypto::CryptoProvider> {
+    Arc::new(rustls::crypto::aws_lc_rs::default_provider())
+}
+
+fn roots(ca: &Path) -> Arc<RootCertStore> {
+    let mut roots = RootCertStore::empty();
+    for c in certs(ca) {
+        roots.add(c).expect("CA accepted as a trust anchor");
+    }
+    Arc::new(roots)
+}
+
+/// A server like the Collector with `client_ca_file`: presents DIR/NAME.crt, requires a client
+/// certificate that chains to `client_ca`.
+pub fn mtls_server(dir: &Path, name: &str, client_ca: &Path) -> Arc<ServerConfig> {
+    let verifier = WebPkiClientVerifier::builder_with_provider(roots(client_ca), provider())
+        .build()
+        .expect("client verifier");
+    let config = ServerConfig::builder_with_provider(provider())
+        .with_safe_default_protocol_versions()
+        .expect("versions")
+        .with_client_cert_verifier(verifier)
+        .with_single_cert(
+            certs(&dir.join(format!("{name}.crt"))),
+            pkcs8_key(&dir.join(format!("{name}.key"))),
+        )
+        .expect("server key matches its certificate");
+    Arc::new(config)
+}
+
+/// A client like an SDK: trusts `ca`, presents DIR/NAME.crt if `client` is given.
+pub fn client(ca: &Path, client: Option<(&Path, &str)>) -> Arc<ClientConfig> {
+    let builder = ClientConfig::builder_with_provider(provider())
+        .with_safe_default_protocol_versions()
+        .expect("versions")
+        .with_root_certificates(roots(ca));
+    let config = match client {
+        Some((dir, name)) => builder
+            .with_client_auth_cert(
+                certs(&dir.join(format!("{name}.crt"))),
+                pkcs8_key(&dir.join(format!("{name}.key"))),
+            )
+            .expect("client key matches its certificate"),
+        None => builder.with_no_client_auth(),
+    };
+    Arc::new(config)
+}
+
+/// Which side of a handshake refused, and why.
+#[derive(Debug)]
+pub enum Refused {
+    Client(rustls::Error),
+    Server(rustls::Error),
+}
+
+/// Runs a TLS handshake between `client` (connecting to `host`) and `server` in memory.
+/// Bounded: a handshake that has not finished after 32 flights panics.
+pub fn handshake(
+    client: Arc<ClientConfig>,
+    server: Arc<ServerConfig>,
+    host: &str,
+) -> Result<(), Refused> {
+    let name = ServerName::try_from(host.to_string()).expect("server name");
+    let mut c = ClientConnection::new(client, name).expect("client connection");
+    let mut s = ServerConnection::new(server).expect("server connection");
+    let mut buf = Vec::new();
+    for _ in 0..32 {
+        buf.clear();
+        while c.wants_write() {
+            c.write_tls(&mut buf).expect("client write");
+        }
+        let mut rd = buf.as_slice();
+        while !rd.is_empty() {
+            s.read_tls(&mut rd).expect("server read");
+        }
+        s.process_new_packets().map_err(Refused::Server)?;
+        buf.clear();
+        while s.wants_write() {
+            s.write_tls(&mut buf).expect("server write");
+        }
+        let mut rd = buf.as_slice();
+        while !rd.is_empty() {
+            c.read_tls(&mut rd).expect("client read");
+        }
+        c.process_new_packets().map_err(Refused::Client)?;
+        if !c.is_handshaking() && !s.is_handshaking() && !c.wants_write() {
+            return Ok(());
+        }
+    }
+    panic!("handshake with {host} did not finish in 32 flights");
+}
+
+/// The openssl CLI. `.ci/run` installs it; a missing one fails the test.
+pub fn openssl() -> StdCommand {
+    let found = StdCommand::new("openssl").arg("version").output();
+    assert!(
+        found.is_ok_and(|o| o.status.success()),
+        "the openssl CLI is required by this test: install it (apt-get install openssl)"
+    );
+    StdCommand::new("openssl")
+}
+
+/// Runs openssl with `args` in `dir`; returns (success, stdout + stderr).
+pub fn openssl_in(dir: &Path, args: &[&str]) -> (bool, String) {
+    let out = openssl()
+        .current_dir(dir)
+        .args(args)
+        .output()
+        .expect("run openssl");
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (out.status.success(), text)
+}

@@ -1,0 +1,194 @@
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
+
+use crate::common::{init_pki, openssl, openssl_in};
+
+/// `openssl verify` in strict mode (what Python 3.13 turns on) with the purpose of each leaf.
+#[test]
+fn openssl_verify_purposes() {
+    for kt in ["ecdsa-p256", "ecdsa-p384", "ed25519", "rsa-2048"] {
+        let (_tmp, dir) = init_pki(&["--key-type", kt]);
+        let strict = ["verify", "-x509_strict", "-CAfile", "ca.crt"];
+        let (ok, out) = openssl_in(
+            &dir,
+            &[&strict[..], &["-purpose", "sslserver", "server.crt"]].concat(),
+        );
+        assert!(ok, "{kt}: server.crt as sslserver: {out}");
+        let (ok, out) = openssl_in(
+            &dir,
+            &[&strict[..], &["-purpose", "sslclient", "client.crt"]].concat(),
+        );
+        assert!(ok, "{kt}: client.crt as sslclient: {out}");
+        let (ok, out) = openssl_in(
+            &dir,
+            &[&strict[..], &["-purpose", "sslclient", "server.crt"]].concat(),
+        );
+        assert!(
+            !ok && out.contains("unsuitable certificate purpose"),
+            "{kt}: server.crt as sslclient: {out}"
+        );
+        let (ok, out) = openssl_in(
+            &dir,
+            &[&strict[..], &["-purpose", "sslserver", "client.crt"]].concat(),
+        );
+        assert!(
+            !ok && out.contains("unsuitable certificate purpose"),
+            "{kt}: client.crt as sslserver: {out}"
+        );
+        // The key files are PKCS#8 and match their certificates.
+        for name in ["ca", "server", "client"] {
+            let (ok, key_pub) =
+                openssl_in(&dir, &["pkey", "-in", &format!("{name}.key"), "-pubout"]);
+            assert!(ok, "{key_pub}");
+            let (ok, cert_pub) = openssl_in(
+                &dir,
+                &["x509", "-in", &format!("{name}.crt"), "-noout", "-pubkey"],
+            );
+            assert!(ok, "{cert_pub}");
+            assert_eq!(
+                key_pub, cert_pub,
+                "{kt}: {name}.key does not match {name}.crt"
+            );
+        }
+    }
+}
+
+/// Kills the child when dropped, so a failing test never leaves a server behind.
+struct Server(Child);
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Starts `openssl s_server` on 127.0.0.1 on an ephemeral port requiring a client certificate;
+/// returns it, its port, and a receiver of its output lines.
+fn s_server(dir: &std::path::Path) -> (Server, u16, mpsc::Receiver<String>) {
+    let mut child = openssl()
+        .current_dir(dir)
+        .args([
+            "s_server",
+            "-accept",
+            "127.0.0.1:0",
+            "-cert",
+            "server.crt",
+            "-key",
+            "server.key",
+        ])
+        .args([
+            "-CAfile",
+            "ca.crt",
+            "-Verify",
+            "1",
+            "-verify_return_error",
+            "-naccept",
+            "1",
+        ])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn openssl s_server");
+    let (tx, rx) = mpsc::channel();
+    for stream in [
+        Box::new(child.stdout.take().expect("stdout")) as Box<dyn std::io::Read + Send>,
+        Box::new(child.stderr.take().expect("stderr")),
+    ] {
+        let tx = tx.clone();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stream).lines().map_while(Result::ok) {
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+    }
+    let server = Server(child);
+    loop {
+        let line = rx
+            .recv_timeout(Duration::from_secs(10))
+            .expect("s_server did not start within 10 s");
+        if let Some(port) = line.strip_prefix("ACCEPT 127.0.0.1:") {
+            return (server, port.trim().parse().expect("port"), rx);
+        }
+    }
+}
+
+/// Everything the server printed within `secs` seconds or until it exits.
+fn drain(rx: &mpsc::Receiver<String>, secs: u64) -> String {
+    let deadline = std::time::Instant::now() + Duration::from_secs(secs);
+    let mut out = String::new();
+    while let Some(left) = deadline.checked_duration_since(std::time::Instant::now()) {
+        match rx.recv_timeout(left) {
+            Ok(line) => {
+                out.push_str(&line);
+                out.push('\n');
+            }
+            Err(_) => break,
+        }
+    }
+    out
+}
+
+fn s_client(dir: &std::path::Path, port: u16, with_cert: bool) -> (bool, String) {
+    let connect = format!("127.0.0.1:{port}");
+    let mut args = vec![
+        "s_client",
+        "-connect",
+        &connect,
+        "-CAfile",
+        "ca.crt",
+        "-verify_return_error",
+    ];
+    args.extend(["-verify_hostname", "localhost", "-brief"]);
+    if with_cert {
+        args.extend(["-cert", "client.crt", "-key", "client.key"]);
+    }
+    let out = openssl()
+        .current_dir(dir)
+        .args(&args)
+        .stdin(Stdio::null())
+        .output()
+        .expect("run s_client");
+    (
+        out.status.success(),
+        format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        ),
+    )
+}
+
+/// `openssl s_server -Verify 1 -verify_return_error` and `s_client` complete mTLS with the
+/// files of `otelpki init`; without a client certificate the server refuses.
+#[test]
+fn openssl_s_server_and_s_client_mtls() {
+    let (_tmp, dir) = init_pki(&[]);
+    let (_server, port, rx) = s_server(&dir);
+    let (ok, client_out) = s_client(&dir, port, true);
+    assert!(
+        ok && client_out.contains("Verification: OK"),
+        "{client_out}"
+    );
+    let server_out = drain(&rx, 5);
+    assert!(
+        server_out.contains("CN = my-application"),
+        "server did not verify the client: {server_out}"
+    );
+    assert!(
+        server_out.contains("1 server accepts that finished"),
+        "{server_out}"
+    );
+
+    let (_server, port, rx) = s_server(&dir);
+    let (_, client_out) = s_client(&dir, port, false);
+    let server_out = drain(&rx, 5);
+    assert!(
+        server_out.contains("peer did not return a certificate"),
+        "server accepted a client without a certificate: {server_out}\nclient: {client_out}"
+    );
+}
