@@ -4,9 +4,11 @@
 //! Without a seed, keys and serials come from the OS random source, as everywhere else.
 
 use std::path::Path;
+use std::sync::OnceLock;
 
 use anyhow::{Context, Result, anyhow, bail};
 use hkdf::Hkdf;
+use p256::elliptic_curve::zeroize::Zeroizing;
 use p256::pkcs8::{DecodePrivateKey, EncodePrivateKey};
 use rcgen::{KeyPair, PublicKeyData, SignatureAlgorithm, SigningKey};
 use rustls::pki_types::PrivateKeyDer;
@@ -87,14 +89,14 @@ impl Source {
                     let mut bytes = [0u8; 32];
                     expand(hk, &parts, &mut bytes)?;
                     if let Ok(secret) = p256::SecretKey::from_slice(&bytes) {
-                        return Ok(Key::p256(secret));
+                        return Key::p256(secret);
                     }
                 }
                 KeyType::EcdsaP384 => {
                     let mut bytes = [0u8; 48];
                     expand(hk, &parts, &mut bytes)?;
                     if let Ok(secret) = p384::SecretKey::from_slice(&bytes) {
-                        return Ok(Key::p384(secret));
+                        return Key::p384(secret);
                     }
                 }
                 KeyType::Ed25519 => {
@@ -102,7 +104,7 @@ impl Source {
                     expand(hk, &parts, &mut seed)?;
                     return ed25519_from_seed(&seed).map(Key::Rcgen);
                 }
-                _ => unreachable!("refused by check_key_type"),
+                _ => bail!("{key_type} keys cannot be derived from a seed"),
             }
         }
         bail!("could not derive a {key_type} key for `{label}` from the seed")
@@ -131,31 +133,70 @@ fn ed25519_from_seed(seed: &[u8; 32]) -> Result<KeyPair> {
 /// A private key that signs deterministically where the algorithm allows: P-256 and P-384
 /// with RFC 6979 (RustCrypto), Ed25519 as is; RSA and OS-random keys through rcgen's `KeyPair`.
 pub enum Key {
-    P256 {
-        secret: p256::SecretKey,
-        /// The uncompressed public point, as a SubjectPublicKeyInfo holds it.
-        public: Vec<u8>,
-    },
-    P384 {
-        secret: p384::SecretKey,
-        public: Vec<u8>,
-    },
+    P256(Ec<p256::ecdsa::SigningKey>),
+    P384(Ec<p384::ecdsa::SigningKey>),
     Rcgen(KeyPair),
 }
 
+/// An ECDSA key with what a certificate needs of it computed once: its PKCS#8 form and its
+/// public point (one scalar multiplication for both), and the signer when it first signs.
+pub struct Ec<S> {
+    secret: Zeroizing<Vec<u8>>,
+    pkcs8: Zeroizing<Vec<u8>>,
+    /// The uncompressed public point, as a SubjectPublicKeyInfo holds it.
+    public: Vec<u8>,
+    signer: OnceLock<Option<S>>,
+}
+
+impl<S> Ec<S> {
+    /// From the scalar's bytes and the PKCS#8 document that holds it.
+    fn new(secret: &[u8], pkcs8: Vec<u8>, public: impl FnOnce() -> Vec<u8>) -> Ec<S> {
+        let public = point_in_pkcs8(&pkcs8).unwrap_or_else(public);
+        Ec {
+            secret: Zeroizing::new(secret.to_vec()),
+            pkcs8: Zeroizing::new(pkcs8),
+            public,
+            signer: OnceLock::new(),
+        }
+    }
+}
+
+/// The public point at the end of a PKCS#8 EC key (SEC1 `ECPrivateKey` with its optional
+/// `[1] BIT STRING` last), if it is there: saves a scalar multiplication per key.
+fn point_in_pkcs8(der: &[u8]) -> Option<Vec<u8>> {
+    let info = p256::pkcs8::PrivateKeyInfo::try_from(der).ok()?;
+    let ec = info.private_key;
+    for len in [65usize, 97] {
+        let start = ec.len().checked_sub(len + 3)?;
+        let header = [0x03, u8::try_from(len + 1).ok()?, 0x00];
+        if ec[start..start + 3] == header && ec[start + 3] == 0x04 {
+            return Some(ec[start + 3..].to_vec());
+        }
+    }
+    None
+}
+
 impl Key {
-    fn p256(secret: p256::SecretKey) -> Key {
-        let public = p256::EncodedPoint::from(secret.public_key())
-            .as_bytes()
-            .to_vec();
-        Key::P256 { secret, public }
+    fn p256(secret: p256::SecretKey) -> Result<Key> {
+        let der = secret.to_pkcs8_der().context("cannot encode a P-256 key")?;
+        let public = || {
+            p256::EncodedPoint::from(secret.public_key())
+                .as_bytes()
+                .to_vec()
+        };
+        let ec = Ec::new(&secret.to_bytes(), der.as_bytes().to_vec(), public);
+        Ok(Key::P256(ec))
     }
 
-    fn p384(secret: p384::SecretKey) -> Key {
-        let public = p384::EncodedPoint::from(secret.public_key())
-            .as_bytes()
-            .to_vec();
-        Key::P384 { secret, public }
+    fn p384(secret: p384::SecretKey) -> Result<Key> {
+        let der = secret.to_pkcs8_der().context("cannot encode a P-384 key")?;
+        let public = || {
+            p384::EncodedPoint::from(secret.public_key())
+                .as_bytes()
+                .to_vec()
+        };
+        let ec = Ec::new(&secret.to_bytes(), der.as_bytes().to_vec(), public);
+        Ok(Key::P384(ec))
     }
 
     /// A key read from `path`; a PKCS#8 P-256 or P-384 key signs deterministically.
@@ -163,10 +204,10 @@ impl Key {
         if let PrivateKeyDer::Pkcs8(der) = read::private_key_der(path)? {
             let der = der.secret_pkcs8_der();
             if let Ok(secret) = p256::SecretKey::from_pkcs8_der(der) {
-                return Ok(Key::p256(secret));
+                return Key::p256(secret);
             }
             if let Ok(secret) = p384::SecretKey::from_pkcs8_der(der) {
-                return Ok(Key::p384(secret));
+                return Key::p384(secret);
             }
         }
         read::key_pair(path).map(Key::Rcgen)
@@ -176,15 +217,16 @@ impl Key {
 impl PublicKeyData for Key {
     fn der_bytes(&self) -> &[u8] {
         match self {
-            Key::P256 { public, .. } | Key::P384 { public, .. } => public,
+            Key::P256(ec) => &ec.public,
+            Key::P384(ec) => &ec.public,
             Key::Rcgen(key) => key.der_bytes(),
         }
     }
 
     fn algorithm(&self) -> &'static SignatureAlgorithm {
         match self {
-            Key::P256 { .. } => KeyType::EcdsaP256.algorithm(),
-            Key::P384 { .. } => KeyType::EcdsaP384.algorithm(),
+            Key::P256(_) => KeyType::EcdsaP256.algorithm(),
+            Key::P384(_) => KeyType::EcdsaP384.algorithm(),
             Key::Rcgen(key) => key.algorithm(),
         }
     }
@@ -195,17 +237,22 @@ impl SigningKey for Key {
     /// with the nonce from RFC 6979.
     fn sign(&self, msg: &[u8]) -> Result<Vec<u8>, rcgen::Error> {
         use p256::ecdsa::signature::Signer;
+        let failed = rcgen::Error::RemoteKeyError;
         match self {
-            Key::P256 { secret, .. } => {
-                let sig: p256::ecdsa::DerSignature = p256::ecdsa::SigningKey::from(secret)
-                    .try_sign(msg)
-                    .map_err(|_| rcgen::Error::RemoteKeyError)?;
+            Key::P256(ec) => {
+                let signer = ec
+                    .signer
+                    .get_or_init(|| p256::ecdsa::SigningKey::from_slice(&ec.secret).ok());
+                let signer = signer.as_ref().ok_or(failed.clone())?;
+                let sig: p256::ecdsa::DerSignature = signer.try_sign(msg).map_err(|_| failed)?;
                 Ok(sig.as_bytes().to_vec())
             }
-            Key::P384 { secret, .. } => {
-                let sig: p384::ecdsa::DerSignature = p384::ecdsa::SigningKey::from(secret)
-                    .try_sign(msg)
-                    .map_err(|_| rcgen::Error::RemoteKeyError)?;
+            Key::P384(ec) => {
+                let signer = ec
+                    .signer
+                    .get_or_init(|| p384::ecdsa::SigningKey::from_slice(&ec.secret).ok());
+                let signer = signer.as_ref().ok_or(failed.clone())?;
+                let sig: p384::ecdsa::DerSignature = signer.try_sign(msg).map_err(|_| failed)?;
                 Ok(sig.as_bytes().to_vec())
             }
             Key::Rcgen(key) => key.sign(msg),
@@ -216,14 +263,12 @@ impl SigningKey for Key {
 impl PrivateKey for Key {
     fn pkcs8_pem(&self) -> String {
         let der = match self {
-            Key::P256 { secret, .. } => secret.to_pkcs8_der(),
-            Key::P384 { secret, .. } => secret.to_pkcs8_der(),
-            Key::Rcgen(key) => return key.serialize_pem(),
+            Key::P256(ec) => &ec.pkcs8,
+            Key::P384(ec) => &ec.pkcs8,
+            Key::Rcgen(key) => return key.pkcs8_pem(),
         };
-        // Encoding a valid in-memory key cannot fail; an empty PEM would be caught by any reader.
-        let der = der.map(|d| d.as_bytes().to_vec()).unwrap_or_default();
         pem::encode_config(
-            &pem::Pem::new("PRIVATE KEY", der),
+            &pem::Pem::new("PRIVATE KEY", der.to_vec()),
             pem::EncodeConfig::new().set_line_ending(pem::LineEnding::LF),
         )
     }
