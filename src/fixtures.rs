@@ -3,23 +3,8 @@
 //! the same profile code with exactly one deviation, written on the line that makes it.
 //! With a seed and a fixed clock the output is byte-for-byte reproducible (see `seed.rs`).
 //!
-//! A test suite can make its certificates at test time instead of committing them:
-//!
-//! ```
-//! # fn main() -> anyhow::Result<()> {
-//! let dir = tempfile::tempdir()?;
-//! let now = time::OffsetDateTime::now_utc();
-//! let manifest = otelpki::fixtures::generate(dir.path(), Some("my-test-suite"), now)?;
-//!
-//! let server = manifest.get("server").expect("the good server");
-//! assert_eq!(server.names, ["localhost", "127.0.0.1", "::1"]);
-//! let server_pem = std::fs::read(dir.path().join(&server.cert))?;
-//! let expired = manifest.get("expired-server").expect("a bad server");
-//! assert_eq!(expired.expect, otelpki::fixtures::Expect::Expired);
-//! # let _ = server_pem;
-//! # Ok(())
-//! # }
-//! ```
+//! A test suite can make its certificates at test time instead of committing them: see
+//! [`generate`].
 
 use std::path::Path;
 
@@ -144,8 +129,29 @@ pub struct Options {
     pub force: bool,
 }
 
-/// Writes the good and the bad set and `fixtures.json` into `dir` (created if missing), and
-/// returns the manifest. `seed`: see `Options::seed`. Refuses to replace existing files.
+/// Writes the good and the bad set and `fixtures.json` into `dir` (created if missing), with
+/// ECDSA P-256 keys, and returns the manifest. With `seed`, every key and serial is derived
+/// from it and the files are byte-for-byte the same for the same `seed` and `now`; with None,
+/// keys come from the OS random source. The good set is valid from a minute before `now` for
+/// `LEAF_DAYS`. Refuses to replace existing files (see `generate_with` for every option).
+///
+/// ```
+/// # fn main() -> anyhow::Result<()> {
+/// use otelpki::fixtures::{self, Expect};
+///
+/// let dir = tempfile::tempdir()?;
+/// let now = time::OffsetDateTime::now_utc();
+/// let manifest = fixtures::generate(dir.path(), Some("my-test-suite"), now)?;
+///
+/// let server = manifest.get("server").expect("the good server");
+/// assert_eq!(server.names, ["localhost", "127.0.0.1", "::1"]);
+/// let _cert_pem = std::fs::read(dir.path().join(&server.cert))?;
+/// let expired = manifest.get("expired-server").expect("a bad server");
+/// assert_eq!(expired.expect, Expect::Expired);
+/// assert!(expired.not_after < now);
+/// # Ok(())
+/// # }
+/// ```
 pub fn generate(dir: &Path, seed: Option<&str>, now: OffsetDateTime) -> Result<Manifest> {
     generate_with(
         dir,
