@@ -8,6 +8,8 @@ use clap::{Args, Parser, Subcommand};
 use crate::config::Protocol;
 use crate::key::KeyType;
 use crate::san::{self, San};
+use crate::seed;
+use time::OffsetDateTime;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -54,6 +56,65 @@ pub enum Command {
         after_help = "Example (after `otelpki init`, the article's Collector and application):\n  otelpki config collector > otel-collector-config.yaml\n  otelpki config env > sdk.env"
     )]
     Config(Config),
+    /// Write a good and a bad certificate set for tests, with a manifest (fixtures.json)
+    #[command(
+        long_about = "Write a good and a bad certificate set for tests, with a manifest (fixtures.json).\n\n\
+Good: ca, server (localhost, 127.0.0.1, ::1), client. Bad: expired-server, not-yet-valid-server, \
+wrong-name-server, foreign-client (signed by foreign-ca.crt), no-clientauth-client, \
+self-signed-server; each differs from its good twin in one way. With --seed and --now (or \
+SOURCE_DATE_EPOCH) the files are byte-for-byte the same on every run and machine.",
+        after_help = "Example (certificates for a test suite, the same on every CI run):\n  otelpki --dir tests/certs fixtures --seed my-tests --now 2025-01-01T00:00:00Z\n  openssl verify -attime 1735689600 -CAfile tests/certs/ca.crt tests/certs/expired-server.crt   # fails: expired"
+    )]
+    Fixtures(FixturesArgs),
+
+    /// Create or renew the whole PKI declared in a TOML spec (default ./otelpki.toml)
+    #[command(
+        long_about = "Create or renew the whole PKI declared in a TOML spec (default ./otelpki.toml).\n\n\
+Creates what is missing, re-issues what expires within renew_before_days or no longer matches \
+the spec (SANs, CN, organisation, key type, CA), leaves the rest alone, and prints per pair of \
+files: created, renewed or unchanged.",
+        after_help = "Example (a Collector and two applications; see examples/otelpki.toml):\n  [ca]\n  cn = \"OTel CA\"\n  [[server]]\n  sans = [\"otel-collector.observability.svc\", \"localhost\"]\n  [[client]]\n  cn = \"checkout-service\"\n  [[client]]\n  cn = \"my-application\"\n\n  otelpki --dir certs apply otelpki.toml --dry-run\n  otelpki --dir certs apply otelpki.toml"
+    )]
+    Apply(ApplyArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct FixturesArgs {
+    /// Derive every key and serial number from this text: the same seed and time give the
+    /// same files (not for production keys: anyone with the seed has them)
+    #[arg(long, value_name = "TEXT")]
+    pub seed: Option<String>,
+
+    /// Issue at this time instead of now (RFC 3339); default SOURCE_DATE_EPOCH, else the clock
+    #[arg(long, value_name = "RFC3339", value_parser = seed::parse_now)]
+    pub now: Option<OffsetDateTime>,
+
+    /// Key type of every certificate (with --seed: ecdsa-p256, ecdsa-p384 or ed25519)
+    #[arg(long, value_enum, default_value_t = KeyType::EcdsaP256)]
+    pub key_type: KeyType,
+
+    /// Replace existing files
+    #[arg(long)]
+    pub force: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ApplyArgs {
+    /// The spec: the CA, servers, clients, validity and renew-before
+    #[arg(default_value = "otelpki.toml", value_name = "SPEC")]
+    pub spec: PathBuf,
+
+    /// Derive new keys and serial numbers from this text (reproducible; not for production keys)
+    #[arg(long, value_name = "TEXT")]
+    pub seed: Option<String>,
+
+    /// Issue at this time instead of now (RFC 3339); default SOURCE_DATE_EPOCH, else the clock
+    #[arg(long, value_name = "RFC3339", value_parser = seed::parse_now)]
+    pub now: Option<OffsetDateTime>,
+
+    /// Show what would be created or renewed, and write nothing
+    #[arg(long)]
+    pub dry_run: bool,
 }
 
 #[derive(Debug, Args)]

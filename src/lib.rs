@@ -1,8 +1,10 @@
 //! otelpki: a private PKI for OpenTelemetry. The binary is a thin dispatcher over these
 //! modules; `fixtures` is also meant to be used from other crates' tests.
 
+pub mod apply;
 pub mod cli;
 pub mod config;
+pub mod fixtures;
 pub mod issue;
 pub mod key;
 pub mod pki;
@@ -10,4 +12,5 @@ pub mod profile;
 pub mod read;
 pub mod render;
 pub mod san;
+pub mod seed;
 pub mod store;

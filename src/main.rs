@@ -3,7 +3,7 @@ use std::process::ExitCode;
 use clap::Parser;
 
 use otelpki::cli::{Cli, Command, Issue};
-use otelpki::{config, issue};
+use otelpki::{apply, config, fixtures, issue};
 
 /// Exit codes (DESIGN §2): 0 ok, 1 a check found a problem, 2 usage or input error.
 const EXIT_ERROR: u8 = 2;
@@ -27,6 +27,8 @@ fn run(cli: &Cli) -> anyhow::Result<ExitCode> {
         Command::Issue(Issue::Server(args)) => issue::server(dir, args)?,
         Command::Issue(Issue::Client(args)) => issue::client(dir, args)?,
         Command::Config(target) => config::run(dir, target)?,
+        Command::Fixtures(args) => fixtures::run(dir, args)?,
+        Command::Apply(args) => apply::run(dir, args)?,
     }
     Ok(ExitCode::SUCCESS)
 }

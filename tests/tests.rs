@@ -2,6 +2,9 @@
 
 mod common;
 
+/// `apply`: created / renewed / unchanged, --dry-run, --seed, spec errors naming line and key,
+/// a thousand clients in one run.
+mod apply;
 /// Every command's happy path, --help examples, and every refusal of bad input.
 mod cli;
 /// `otelpki config`: every target renders from a real DIR, parses, and carries the real
@@ -9,6 +12,9 @@ mod cli;
 mod config;
 /// Modes, overwrite refusal, --force, the race for a name, no leftovers.
 mod files;
+/// `fixtures`: seeded output reproducible and pinned; the good set passes and each bad
+/// fixture fails for its stated reason in rustls and openssl.
+mod fixtures;
 /// The openssl CLI judges the certificates: verify -purpose, s_server/s_client mTLS.
 mod openssl;
 /// rustls judges the certificates: mTLS handshakes per key type, and the refusals.
