@@ -531,6 +531,8 @@ enum Twist {
     PlainHttp,
     /// The client certificate alone is Ed25519 (`issue client --key-type ed25519`).
     Ed25519ClientKey,
+    /// The CA keeps the test's key type, the server and client are re-issued as ECDSA P-256.
+    EcdsaLeaves,
     /// REQUESTS_CA_BUNDLE names the second PKI's CA, as a corporate environment might set it.
     RequestsCaBundle,
 }
@@ -610,6 +612,32 @@ fn run(
                 ],
             );
             client = Some("ed-client");
+        }
+        Twist::EcdsaLeaves => {
+            pki_with(
+                &dir,
+                &[
+                    "issue",
+                    "server",
+                    "--san",
+                    "localhost",
+                    "--key-type",
+                    "ecdsa-p256",
+                    "--force",
+                ],
+            );
+            pki_with(
+                &dir,
+                &[
+                    "issue",
+                    "client",
+                    "--cn",
+                    CLIENT_CN,
+                    "--key-type",
+                    "ecdsa-p256",
+                    "--force",
+                ],
+            );
         }
         Twist::RequestsCaBundle => {
             pki_with(&other, &["init", "--key-type", key_type]);
@@ -757,6 +785,9 @@ e2e! {
     /// cannot take an Ed25519 server certificate: it offers no Ed25519, the server gives up.
     python_grpc_ed25519_server_key_fails_against_openssl: "ed25519", PythonGrpc -> NodeGrpc, None
         => Refused { side: AtExporter, reason: GRPC_CORE_CLIENT_ED25519_SERVER };
+    /// What gRPC core refuses is the Ed25519 handshake signature: an Ed25519 CA is fine.
+    python_grpc_ed25519_ca_with_ecdsa_leaves: "ed25519", PythonGrpc -> PythonGrpc, EcdsaLeaves
+        => Delivered;
     /// An Ed25519 client key is fine for the Python gRPC client when the server accepts it...
     python_grpc_ed25519_client_key_works_against_openssl: "ecdsa-p256", PythonGrpc -> NodeGrpc, Ed25519ClientKey
         => Delivered;
