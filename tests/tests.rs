@@ -17,5 +17,7 @@ mod files;
 mod fixtures;
 /// The openssl CLI judges the certificates: verify -purpose, s_server/s_client mTLS.
 mod openssl;
+/// The real OpenTelemetry SDKs (Python, Node) export a span over mTLS with otelpki's certificates.
+mod sdk;
 /// rustls judges the certificates: mTLS handshakes per key type, and the refusals.
 mod tls;
