@@ -535,6 +535,8 @@ enum Twist {
     EcdsaLeaves,
     /// REQUESTS_CA_BUNDLE names the second PKI's CA, as a corporate environment might set it.
     RequestsCaBundle,
+    /// The exporter's OTEL_EXPORTER_OTLP_* come verbatim from `otelpki config env` (issue 5).
+    ConfigEnv,
 }
 
 /// Where the reason for a refusal must show.
@@ -643,6 +645,7 @@ fn run(
             pki_with(&other, &["init", "--key-type", key_type]);
             extra_env.push(("REQUESTS_CA_BUNDLE", other.join("ca.crt")));
         }
+        Twist::ConfigEnv => {}
     }
 
     let receiver = RunningReceiver::start(
@@ -659,16 +662,45 @@ fn run(
     };
     let mut cmd = exporter.command(sdk, &span);
     cmd.env(
-        "OTEL_EXPORTER_OTLP_ENDPOINT",
-        format!("{scheme}://localhost:{}", receiver.port),
-    )
-    .env("OTEL_EXPORTER_OTLP_CERTIFICATE", dir.join("ca.crt"))
-    .env(
         "OTEL_EXPORTER_OTLP_TIMEOUT",
         exporter.timeout_value(otlp_timeout),
     )
     .envs(extra_env);
-    if let Some(name) = client {
+    if matches!(twist, Twist::ConfigEnv) {
+        let protocol = match exporter {
+            Exporter::PythonHttp | Exporter::NodeHttp => "http",
+            _ => "grpc",
+        };
+        let endpoint = format!("https://localhost:{}", receiver.port);
+        let out = otelpki(&dir)
+            .args([
+                "config",
+                "env",
+                "--endpoint",
+                &endpoint,
+                "--protocol",
+                protocol,
+            ])
+            .output()
+            .expect("run otelpki config env");
+        assert!(
+            out.status.success(),
+            "{context}: config env failed: {out:?}"
+        );
+        let vars = crate::config::parse_env(&String::from_utf8_lossy(&out.stdout));
+        assert!(
+            vars.contains_key("OTEL_EXPORTER_OTLP_CLIENT_KEY"),
+            "{vars:?}"
+        );
+        cmd.envs(vars);
+    } else {
+        cmd.env(
+            "OTEL_EXPORTER_OTLP_ENDPOINT",
+            format!("{scheme}://localhost:{}", receiver.port),
+        )
+        .env("OTEL_EXPORTER_OTLP_CERTIFICATE", dir.join("ca.crt"));
+    }
+    if let (Some(name), false) = (client, matches!(twist, Twist::ConfigEnv)) {
         cmd.env(
             "OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE",
             client_dir.join(format!("{name}.crt")),
@@ -776,6 +808,9 @@ const GRPC_CORE_CLIENT_ED25519_SERVER: &str = "Tls handshake failed (TSI_PROTOCO
 e2e! {
     // Python, OTLP/gRPC, configured only by OTEL_EXPORTER_OTLP_* (issue 3, items 1 and 5).
     python_grpc_ecdsa_p256: "ecdsa-p256", PythonGrpc -> PythonGrpc, None => Delivered;
+    /// The env file `otelpki config env` renders, used verbatim (issue 5, item 7).
+    python_grpc_with_the_config_env_file: "ecdsa-p256", PythonGrpc -> PythonGrpc, ConfigEnv => Delivered;
+    python_http_with_the_config_env_file: "ecdsa-p256", PythonHttp -> PythonHttp, ConfigEnv => Delivered;
     python_grpc_ecdsa_p384: "ecdsa-p384", PythonGrpc -> PythonGrpc, None => Delivered;
     python_grpc_rsa_2048: "rsa-2048", PythonGrpc -> PythonGrpc, None => Delivered;
     /// gRPC core on both ends: the server has no signature algorithm the client accepts.
