@@ -162,7 +162,7 @@ pub fn file_stem(name: &str) -> Result<&str> {
             .all(|c| c.is_ascii_alphanumeric() || "._-".contains(c));
     if !ok {
         bail!(
-            "`{name}` cannot be a file name; use letters, digits, '.', '_' and '-' (e.g. --name gateway)"
+            "`{name}` cannot be a file name; use letters, digits, '.', '_' and '-', such as gateway"
         );
     }
     if name == "ca" {
