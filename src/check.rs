@@ -11,7 +11,7 @@ use serde::Serialize;
 use time::{Duration, OffsetDateTime};
 
 use crate::cli::CheckArgs;
-use crate::endpoint::{Endpoint, GRPC_PORT, HTTP_PORT, Protocol, Scheme};
+use crate::endpoint::{Endpoint, GRPC_PORT, HTTP_PORT, Protocol, Scheme, protocol_name};
 use crate::inspect::{CertInfo, Validity};
 use crate::issue::date;
 use crate::pki::{self, Entry};
@@ -282,15 +282,10 @@ fn endpoint_findings(
     // For wording and fixes, the port may tell too.
     let likely = stated.or(match ep.port {
         Some(GRPC_PORT) => Some(Protocol::Grpc),
-        Some(HTTP_PORT) => Some(Protocol::HttpProtobuf),
+        Some(HTTP_PORT) => Some(Protocol::Http),
         _ => None,
     });
-    let use_url = |port: u16| {
-        format!(
-            "use OTEL_EXPORTER_OTLP_ENDPOINT={}",
-            ep.https_url(port, likely)
-        )
-    };
+    let use_url = |port: u16| ep.fix(dir, port, likely);
     let port = match (ep.port, stated) {
         (Some(p), Some(proto)) if (p == GRPC_PORT || p == HTTP_PORT) && p != proto.port() => {
             let (owner, receiver) = if p == GRPC_PORT {
@@ -304,7 +299,7 @@ fn endpoint_findings(
                 format!(
                     "port {p} is {owner}'s, but this endpoint is {}: the Collector's {receiver} \
                      receiver cannot answer it",
-                    proto.name(),
+                    protocol_name(proto),
                 ),
                 use_url(proto.port()),
             ));
@@ -315,7 +310,7 @@ fn endpoint_findings(
             let fix = match likely {
                 Some(proto) => use_url(proto.port()),
                 None => format!(
-                    "use OTEL_EXPORTER_OTLP_ENDPOINT={} for OTLP/gRPC, or {} for OTLP/HTTP",
+                    "set OTEL_EXPORTER_OTLP_ENDPOINT={} for OTLP/gRPC, or {} for OTLP/HTTP",
                     ep.https_url(GRPC_PORT, Some(Protocol::Grpc)),
                     ep.https_url(HTTP_PORT, None)
                 ),

@@ -6,10 +6,13 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand};
 
 use crate::check::{self, Window};
-use crate::endpoint::{self, Endpoint, Protocol};
+use crate::config::Protocol;
+use crate::endpoint::{self, Endpoint};
 use crate::key::KeyType;
 use crate::san::{self, San};
+use crate::seed;
 use crate::verify::Purpose;
+use time::OffsetDateTime;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -48,6 +51,34 @@ pub enum Command {
     /// Issue a server or client certificate signed by the CA
     #[command(subcommand)]
     Issue(Issue),
+
+    /// Render the configuration that wires the certificates in: Collector, SDK env file,
+    /// Java agent flags, Kubernetes Secrets, cert-manager resources
+    #[command(
+        subcommand,
+        after_help = "Example (after `otelpki init`, the article's Collector and application):\n  otelpki config collector > otel-collector-config.yaml\n  otelpki config env > sdk.env"
+    )]
+    Config(Config),
+    /// Write a good and a bad certificate set for tests, with a manifest (fixtures.json)
+    #[command(
+        long_about = "Write a good and a bad certificate set for tests, with a manifest (fixtures.json).\n\n\
+Good: ca, server (localhost, 127.0.0.1, ::1), client. Bad: expired-server, not-yet-valid-server, \
+wrong-name-server, foreign-client (signed by foreign-ca.crt), no-clientauth-client, \
+self-signed-server; each differs from its good twin in one way. With --seed and --now (or \
+SOURCE_DATE_EPOCH) the files are byte-for-byte the same on every run and machine.",
+        after_help = "Example (certificates for a test suite, the same on every CI run):\n  otelpki --dir tests/certs fixtures --seed my-tests --now 2025-01-01T00:00:00Z\n  openssl verify -attime 1735689600 -CAfile tests/certs/ca.crt tests/certs/expired-server.crt   # fails: expired"
+    )]
+    Fixtures(FixturesArgs),
+
+    /// Create or renew the whole PKI declared in a TOML spec (default ./otelpki.toml)
+    #[command(
+        long_about = "Create or renew the whole PKI declared in a TOML spec (default ./otelpki.toml).\n\n\
+Creates what is missing, re-issues what expires within renew_before_days or no longer matches \
+the spec (SANs, CN, organisation, key type, CA), leaves the rest alone, and prints per pair of \
+files: created, renewed or unchanged.",
+        after_help = "Example (a Collector and two applications; see examples/otelpki.toml):\n  [ca]\n  cn = \"OTel CA\"\n  [[server]]\n  sans = [\"otel-collector.observability.svc\", \"localhost\"]\n  [[client]]\n  cn = \"checkout-service\"\n  [[client]]\n  cn = \"my-application\"\n\n  otelpki --dir certs apply otelpki.toml --dry-run\n  otelpki --dir certs apply otelpki.toml"
+    )]
+    Apply(ApplyArgs),
 
     /// Show what certificate and key files contain (describes only; `verify` judges)
     #[command(
@@ -156,6 +187,45 @@ pub struct ProbeArgs {
     /// Print JSON (the shape is documented in the README)
     #[arg(long)]
     pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct FixturesArgs {
+    /// Derive every key and serial number from this text: the same seed and time give the
+    /// same files (not for production keys: anyone with the seed has them)
+    #[arg(long, value_name = "TEXT")]
+    pub seed: Option<String>,
+
+    /// Issue at this time instead of now (RFC 3339); default SOURCE_DATE_EPOCH, else the clock
+    #[arg(long, value_name = "RFC3339", value_parser = seed::parse_now)]
+    pub now: Option<OffsetDateTime>,
+
+    /// Key type of every certificate (with --seed: ecdsa-p256, ecdsa-p384 or ed25519)
+    #[arg(long, value_enum, default_value_t = KeyType::EcdsaP256)]
+    pub key_type: KeyType,
+
+    /// Replace existing files
+    #[arg(long)]
+    pub force: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ApplyArgs {
+    /// The spec: the CA, servers, clients, validity and renew-before
+    #[arg(default_value = "otelpki.toml", value_name = "SPEC")]
+    pub spec: PathBuf,
+
+    /// Derive new keys and serial numbers from this text (reproducible; not for production keys)
+    #[arg(long, value_name = "TEXT")]
+    pub seed: Option<String>,
+
+    /// Issue at this time instead of now (RFC 3339); default SOURCE_DATE_EPOCH, else the clock
+    #[arg(long, value_name = "RFC3339", value_parser = seed::parse_now)]
+    pub now: Option<OffsetDateTime>,
+
+    /// Show what would be created or renewed, and write nothing
+    #[arg(long)]
+    pub dry_run: bool,
 }
 
 #[derive(Debug, Args)]
@@ -291,4 +361,139 @@ pub struct LeafArgs {
     /// CA private key, PKCS#8, PKCS#1 or SEC1 (default: DIR/ca.key)
     #[arg(long, value_name = "FILE", requires = "ca_cert")]
     pub ca_key: Option<PathBuf>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Config {
+    /// The Collector's OTLP receiver (gRPC 4317, HTTP 4318) with TLS and mTLS; with
+    /// --gateway, an agent Collector that also exports to a gateway over mTLS
+    #[command(
+        after_help = "Example (the gateway Collector of the article, and an agent sending to it):\n  otelpki config collector > otel-collector-config.yaml\n  otelpki config collector --mount-path /etc/otel/certs --out otel-collector-config.yaml\n  otelpki config collector --gateway https://otel-gateway.example.internal:4317 --client agent\n  otelpki config collector --collector-version 0.143.0   # exporter names otlp/otlphttp"
+    )]
+    Collector(CollectorArgs),
+
+    /// An env file for the OpenTelemetry SDKs: OTEL_EXPORTER_OTLP_ENDPOINT (https://),
+    /// _PROTOCOL, _CERTIFICATE, _CLIENT_KEY, _CLIENT_CERTIFICATE
+    #[command(
+        after_help = "Example (the article's application, with its client certificate):\n  otelpki config env > sdk.env && docker run --env-file sdk.env my-application\n  otelpki config env --client checkout --endpoint otel-collector.observability.svc --protocol http"
+    )]
+    Env(EndpointArgs),
+
+    /// The Java agent's -Dotel.exporter.otlp.* flags, and the same as environment variables
+    #[command(
+        after_help = "Example:\n  otelpki config java --client checkout --endpoint https://otel-collector.observability.svc:4317"
+    )]
+    Java(EndpointArgs),
+
+    /// kubernetes.io/tls Secrets (tls.crt, tls.key, ca.crt) for the server and each client;
+    /// the output holds private keys and is written with mode 0600
+    #[command(
+        after_help = "Example:\n  otelpki config k8s --namespace observability --out secrets.yaml && kubectl apply -f secrets.yaml"
+    )]
+    K8s(K8sArgs),
+
+    /// Hand issuance and rotation to cert-manager: a Secret with the CA pair, an Issuer,
+    /// and a Certificate per server and client; the output holds the CA key (mode 0600)
+    #[command(
+        after_help = "Example:\n  otelpki config cert-manager --namespace observability --out cert-manager.yaml && kubectl apply -f cert-manager.yaml"
+    )]
+    CertManager(K8sArgs),
+}
+
+/// What every `config` target shares: where the templates come from and where the output goes.
+#[derive(Debug, Args)]
+pub struct RenderArgs {
+    /// Render the team's own templates from DIR (same file names: collector.yaml, sdk.env,
+    /// java.txt, k8s.yaml, cert-manager.yaml)
+    #[arg(long, value_name = "DIR")]
+    pub templates: Option<PathBuf>,
+
+    /// Write to FILE instead of standard output (never replaces a file without --force)
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+
+    /// Replace FILE given with --out
+    #[arg(long, requires = "out")]
+    pub force: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct CollectorArgs {
+    /// The server certificate's file stem, if DIR holds several (default: the only one, or `server`)
+    #[arg(long, value_name = "NAME")]
+    pub server: Option<String>,
+
+    /// Server-only TLS: no client_ca_file, so clients need no certificate
+    #[arg(long)]
+    pub no_mtls: bool,
+
+    /// Render an agent Collector that exports to this gateway over mTLS (https:// URL or
+    /// host[:port]); the gateway's host must be one of its certificate's names
+    #[arg(long, value_name = "URL")]
+    pub gateway: Option<String>,
+
+    /// The agent's client certificate for --gateway, as a file stem (default: the only one, or `client`)
+    #[arg(long, value_name = "NAME", requires = "gateway")]
+    pub client: Option<String>,
+
+    /// Exporter protocol for --gateway
+    #[arg(long, value_enum, default_value_t = Protocol::Grpc, requires = "gateway")]
+    pub protocol: Protocol,
+
+    /// The Collector's version, e.g. 0.143.0: below 0.144.0 the exporters get their old
+    /// names (otlp, otlphttp) instead of otlp_grpc and otlp_http
+    #[arg(long, value_name = "VERSION")]
+    pub collector_version: Option<String>,
+
+    /// How often the Collector re-reads its certificate and key files (a Go duration)
+    #[arg(long, value_name = "DURATION", default_value = "1h")]
+    pub reload_interval: String,
+
+    /// Directory where the Collector sees DIR's files, e.g. /etc/otel/certs in its container
+    /// (default: DIR's absolute path)
+    #[arg(long, value_name = "PATH")]
+    pub mount_path: Option<PathBuf>,
+
+    #[command(flatten)]
+    pub render: RenderArgs,
+}
+
+/// An application's view: which client certificate, and where the Collector is.
+#[derive(Debug, Args)]
+pub struct EndpointArgs {
+    /// The client certificate's file stem, if DIR holds several (default: the only one, or `client`)
+    #[arg(long, value_name = "NAME")]
+    pub client: Option<String>,
+
+    /// The server certificate whose first DNS name is the default endpoint host
+    /// (default: the only one, or `server`)
+    #[arg(long, value_name = "NAME")]
+    pub server: Option<String>,
+
+    /// The Collector's OTLP endpoint: https://host[:port] or host[:port]; http:// is refused
+    /// (default: https://<first DNS name of the server certificate>:<protocol's port>)
+    #[arg(long, value_name = "URL")]
+    pub endpoint: Option<String>,
+
+    /// OTLP transport: grpc (port 4317) or http (http/protobuf, port 4318)
+    #[arg(long, value_enum, default_value_t = Protocol::Grpc)]
+    pub protocol: Protocol,
+
+    /// Directory where the application sees DIR's files, e.g. /etc/otel/certs in its
+    /// container (default: DIR's absolute path)
+    #[arg(long, value_name = "PATH")]
+    pub mount_path: Option<PathBuf>,
+
+    #[command(flatten)]
+    pub render: RenderArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct K8sArgs {
+    /// Namespace of every resource
+    #[arg(long, default_value = "observability")]
+    pub namespace: String,
+
+    #[command(flatten)]
+    pub render: RenderArgs,
 }

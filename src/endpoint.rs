@@ -7,6 +7,8 @@ use std::net::Ipv6Addr;
 
 use rustls::pki_types::ServerName;
 
+pub use crate::config::Protocol;
+
 /// OTLP/gRPC's port.
 pub const GRPC_PORT: u16 = 4317;
 /// OTLP/HTTP's port.
@@ -28,32 +30,11 @@ pub struct Endpoint {
     pub path: String,
 }
 
-/// The OTLP protocols, named as in `OTEL_EXPORTER_OTLP_PROTOCOL`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
-pub enum Protocol {
-    /// OTLP/gRPC (port 4317)
-    #[value(name = "grpc")]
-    Grpc,
-    /// OTLP/HTTP with protobuf bodies (port 4318)
-    #[value(name = "http/protobuf", alias = "http")]
-    HttpProtobuf,
-    /// OTLP/HTTP with JSON bodies (port 4318)
-    #[value(name = "http/json")]
-    HttpJson,
-}
-
-impl Protocol {
-    pub fn port(self) -> u16 {
-        match self {
-            Protocol::Grpc => GRPC_PORT,
-            _ => HTTP_PORT,
-        }
-    }
-    pub fn name(self) -> &'static str {
-        match self {
-            Protocol::Grpc => "OTLP/gRPC",
-            _ => "OTLP/HTTP",
-        }
+/// The protocol's name for people: `OTLP/gRPC` or `OTLP/HTTP`.
+pub fn protocol_name(p: Protocol) -> &'static str {
+    match p {
+        Protocol::Grpc => "OTLP/gRPC",
+        Protocol::Http => "OTLP/HTTP",
     }
 }
 
@@ -87,10 +68,39 @@ impl Endpoint {
         format!("https://{}:{port}{path}", self.host_in_url())
     }
 
+    /// How to fix the endpoint the SDKs get: `https://` with `port`, and, where the protocol is
+    /// known and the URL is a base URL, the `otelpki config env` command that writes it.
+    pub fn fix(&self, dir: &std::path::Path, port: u16, protocol: Option<Protocol>) -> String {
+        let url = self.https_url(port, protocol);
+        let mut fix = format!("set OTEL_EXPORTER_OTLP_ENDPOINT={url}");
+        let protocol = protocol.or(match port {
+            GRPC_PORT => Some(Protocol::Grpc),
+            HTTP_PORT => Some(Protocol::Http),
+            _ => None,
+        });
+        if let (Some(p), true) = (protocol, self.path.trim_matches('/').is_empty()) {
+            fix.push_str(&format!(
+                "\n{}   # writes the SDK env file with it",
+                crate::report::command(
+                    dir,
+                    &[
+                        "config",
+                        "env",
+                        "--endpoint",
+                        &url,
+                        "--protocol",
+                        p.receiver_key()
+                    ]
+                )
+            ));
+        }
+        fix
+    }
+
     /// The protocol the endpoint's own shape implies: a `/v1/...` path is OTLP/HTTP.
     pub fn implied_protocol(&self) -> Option<Protocol> {
         let p = self.path.trim_end_matches('/');
-        (p.starts_with("/v1/")).then_some(Protocol::HttpProtobuf)
+        p.starts_with("/v1/").then_some(Protocol::Http)
     }
 
     /// The rustls/webpki server name of the host.
@@ -207,7 +217,7 @@ mod tests {
         assert_eq!(e.scheme, Some(Scheme::Http));
         assert_eq!(e.host, "::1");
         assert_eq!(e.path, "/v1/traces");
-        assert_eq!(e.implied_protocol(), Some(Protocol::HttpProtobuf));
+        assert_eq!(e.implied_protocol(), Some(Protocol::Http));
         assert_eq!(e.to_string(), "http://[::1]:4318/v1/traces");
         assert_eq!(e.https_url(4318, None), "https://[::1]:4318/v1/traces");
         assert_eq!(

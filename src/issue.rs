@@ -5,20 +5,21 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
-use rcgen::{Issuer, KeyPair};
+use rcgen::{Issuer, KeyPair, SigningKey};
 use time::OffsetDateTime;
 use time::macros::format_description;
 
 use crate::cli::{ClientArgs, InitArgs, InitCaArgs, LeafArgs, ServerArgs};
-use crate::key::{ED25519_WARNING, KeyType};
+use crate::key::{ED25519_WARNING, KeyType, PrivateKey};
 use crate::profile::{self, Role, Spec};
 use crate::read;
 use crate::san::San;
 use crate::store::{self, AlreadyExists, Output};
 
-/// A CA ready to sign: checked to be a CA, valid now, and matching its key.
-pub struct Ca {
-    pub issuer: Issuer<'static, KeyPair>,
+/// A CA ready to sign: checked to be a CA, valid now, and matching its key. `K` is the key it
+/// signs with (`fixtures` and `apply` use seeded, deterministic keys).
+pub struct Ca<K = KeyPair> {
+    pub issuer: Issuer<'static, K>,
     pub cn: String,
     pub not_after: OffsetDateTime,
     pub key_type: Option<KeyType>,
@@ -109,36 +110,36 @@ pub fn date(t: OffsetDateTime) -> String {
 }
 
 /// Self-signs a CA certificate for `spec` with a new key.
-pub fn make_ca(spec: &Spec, key: KeyPair) -> Result<(Signed, Issuer<'static, KeyPair>)> {
+pub fn make_ca<K: PrivateKey>(spec: &Spec, key: K) -> Result<(Signed, Issuer<'static, K>)> {
     let params = profile::params(Role::Ca, spec);
     let cert = params
         .self_signed(&key)
         .context("cannot sign the CA certificate")?;
     let signed = Signed {
         cert_pem: cert.pem(),
-        key_pem: crate::key::pkcs8_pem(&key),
+        key_pem: key.pkcs8_pem(),
     };
     Ok((signed, Issuer::new(params, key)))
 }
 
 /// Signs a leaf of `role` for `spec` and `key` with `issuer`.
-pub fn make_leaf(
+pub fn make_leaf<K: PrivateKey, S: SigningKey>(
     role: Role,
     spec: &Spec,
-    key: &KeyPair,
-    issuer: &Issuer<'_, KeyPair>,
+    key: &K,
+    issuer: &Issuer<'_, S>,
 ) -> Result<Signed> {
     let cert = profile::params(role, spec)
         .signed_by(key, issuer)
         .context("cannot sign the certificate")?;
     Ok(Signed {
         cert_pem: cert.pem(),
-        key_pem: crate::key::pkcs8_pem(key),
+        key_pem: key.pkcs8_pem(),
     })
 }
 
 /// A leaf never outlives its CA: a longer request ends at the CA's notAfter, with a warning.
-pub fn clamp_to_ca(not_after: OffsetDateTime, ca: &Ca) -> OffsetDateTime {
+pub fn clamp_to_ca<K>(not_after: OffsetDateTime, ca: &Ca<K>) -> OffsetDateTime {
     if not_after > ca.not_after {
         eprintln!(
             "warning: the certificate would outlive its CA \"{}\"; it expires with the CA on {}",
@@ -161,7 +162,7 @@ pub fn file_stem(name: &str) -> Result<&str> {
             .all(|c| c.is_ascii_alphanumeric() || "._-".contains(c));
     if !ok {
         bail!(
-            "`{name}` cannot be a file name; use letters, digits, '.', '_' and '-' (e.g. --name gateway)"
+            "`{name}` cannot be a file name; use letters, digits, '.', '_' and '-', such as gateway"
         );
     }
     if name == "ca" {
@@ -248,7 +249,7 @@ fn leaf_spec(
 }
 
 /// CN of a server certificate: --cn, else the first DNS SAN, else the first SAN.
-fn server_cn(cn: Option<&str>, sans: &[San]) -> String {
+pub fn server_cn(cn: Option<&str>, sans: &[San]) -> String {
     cn.map(str::to_string)
         .or_else(|| {
             sans.iter()

@@ -2,7 +2,7 @@
 //! signature algorithm each one signs with, and how a key of that type is generated.
 
 use anyhow::{Context, Result};
-use rcgen::{KeyPair, RsaKeySize, SignatureAlgorithm};
+use rcgen::{KeyPair, RsaKeySize, SignatureAlgorithm, SigningKey};
 use x509_parser::public_key::PublicKey;
 use x509_parser::x509::SubjectPublicKeyInfo;
 
@@ -29,10 +29,12 @@ pub enum KeyType {
 }
 
 /// Printed whenever an Ed25519 key is made: the stacks that cannot use one
-/// (reference/otel-tls-facts.md §0.2 and §4).
+/// (reference/otel-tls-facts.md §0.2 and §4; the gRPC-core failures are asserted by tests/sdk.rs).
 pub const ED25519_WARNING: &str = "warning: Ed25519 keys do not work everywhere: the OpenTelemetry \
 Java SDK and .NET cannot load them, and gRPC-core based SDKs (Python, C++, Ruby, PHP) fail the TLS \
-handshake with them; use --key-type ecdsa-p256 unless every client is known to support Ed25519";
+handshake against an Ed25519 server certificate (NO_COMMON_SIGNATURE_ALGORITHMS), as a gRPC-core \
+server does with an Ed25519 client certificate; use --key-type ecdsa-p256 unless every client is \
+known to support Ed25519";
 
 impl KeyType {
     pub const ALL: [KeyType; 6] = [
@@ -119,9 +121,22 @@ impl std::fmt::Display for KeyType {
     }
 }
 
+/// A private key otelpki can sign with and write out as PKCS#8 PEM: rcgen's `KeyPair` (from the
+/// OS random source, or loaded), or a seeded key of `seed.rs`.
+pub trait PrivateKey: SigningKey {
+    /// The key as a PKCS#8 PEM (`BEGIN PRIVATE KEY`).
+    fn pkcs8_pem(&self) -> String;
+}
+
+impl PrivateKey for KeyPair {
+    fn pkcs8_pem(&self) -> String {
+        pkcs8_pem(self)
+    }
+}
+
 /// The DER prefix of an Ed25519 private key in PKCS#8 v1 (RFC 8410 §7): version 0, the
 /// id-Ed25519 algorithm, and an OCTET STRING holding the 32-byte seed as an OCTET STRING.
-const ED25519_PKCS8_V1_PREFIX: [u8; 16] = [
+pub const ED25519_PKCS8_V1_PREFIX: [u8; 16] = [
     0x30, 0x2e, 0x02, 0x01, 0x00, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x04, 0x22, 0x04, 0x20,
 ];
 
@@ -141,7 +156,11 @@ pub fn pkcs8_pem(key: &KeyPair) -> String {
 pub fn ed25519_pkcs8_pem(seed: &[u8; 32]) -> String {
     let mut der = ED25519_PKCS8_V1_PREFIX.to_vec();
     der.extend_from_slice(seed);
-    pem::encode(&pem::Pem::new("PRIVATE KEY", der))
+    // LF like every other PEM otelpki writes (pem::encode alone uses CRLF).
+    pem::encode_config(
+        &pem::Pem::new("PRIVATE KEY", der),
+        pem::EncodeConfig::new().set_line_ending(pem::LineEnding::LF),
+    )
 }
 
 /// The seed of an Ed25519 PKCS#8 key (v1 or v2): the same 16-byte prefix but for the
@@ -167,6 +186,7 @@ mod tests {
         let der = pem::parse(&pem_text).unwrap().into_contents();
         assert_eq!(der.len(), 48);
         assert_eq!(der[4], 0x00, "version 0 (v1)");
+        assert!(!pem_text.contains('\r'), "LF line endings");
         let back = KeyPair::try_from(der.as_slice()).unwrap();
         assert_eq!(back.public_key_raw(), key.public_key_raw());
     }

@@ -1,9 +1,12 @@
 //! otelpki: a private PKI for OpenTelemetry. The binary is a thin dispatcher over these
 //! modules; `fixtures` is also meant to be used from other crates' tests.
 
+pub mod apply;
 pub mod check;
 pub mod cli;
+pub mod config;
 pub mod endpoint;
+pub mod fixtures;
 pub mod inspect;
 pub mod issue;
 pub mod key;
@@ -11,7 +14,9 @@ pub mod pki;
 pub mod probe;
 pub mod profile;
 pub mod read;
+pub mod render;
 pub mod report;
 pub mod san;
+pub mod seed;
 pub mod store;
 pub mod verify;

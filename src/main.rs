@@ -4,7 +4,7 @@ use clap::Parser;
 
 use otelpki::cli::{Cli, Command, Issue};
 use otelpki::report::Outcome;
-use otelpki::{check, inspect, issue, probe, verify};
+use otelpki::{apply, check, config, fixtures, inspect, issue, probe, verify};
 
 /// Exit codes (DESIGN §2): 0 ok, 1 a check found a problem, 2 usage or input error.
 const EXIT_FINDINGS: u8 = 1;
@@ -28,6 +28,9 @@ fn run(cli: &Cli) -> anyhow::Result<ExitCode> {
         Command::InitCa(args) => issue::init_ca(dir, args)?,
         Command::Issue(Issue::Server(args)) => issue::server(dir, args)?,
         Command::Issue(Issue::Client(args)) => issue::client(dir, args)?,
+        Command::Config(target) => config::run(dir, target)?,
+        Command::Fixtures(args) => fixtures::run(dir, args)?,
+        Command::Apply(args) => apply::run(dir, args)?,
         Command::Inspect(args) => inspect::run(args)?,
         Command::Verify(args) => return Ok(exit(verify::run(dir, args)?)),
         Command::Check(args) => return Ok(exit(check::run(dir, args)?)),

@@ -657,10 +657,7 @@ fn probe(
             "plaintext-scheme",
             about,
             "the server speaks TLS, but `http://` makes SDKs send plaintext to it",
-            format!(
-                "use OTEL_EXPORTER_OTLP_ENDPOINT={}",
-                setup.ep.https_url(port, None)
-            ),
+            setup.ep.fix(setup.dir, port, None),
         ));
     }
     Ok((findings, details, text))

@@ -159,7 +159,8 @@ fn run_fix(f: &Value) {
         .lines()
         .find(|l| l.starts_with("otelpki "))
         .unwrap_or_else(|| panic!("no otelpki command in the fix: {f:#}"));
-    let words: Vec<&str> = line.split_whitespace().skip(1).collect();
+    let command = line.split("  #").next().unwrap_or(line);
+    let words: Vec<&str> = command.split_whitespace().skip(1).collect();
     let out = assert_cmd::Command::new(assert_cmd::cargo::cargo_bin!("otelpki"))
         .env_remove("OTELPKI_DIR")
         .args(&words)
@@ -872,6 +873,11 @@ fn check_endpoint_cases() {
         fix(&f).contains("OTEL_EXPORTER_OTLP_ENDPOINT=https://localhost:4318"),
         "{f:#}"
     );
+    assert!(
+        fix(&f).contains("config env --endpoint https://localhost:4318 --protocol http"),
+        "{f:#}"
+    );
+    run_fix(&f);
     let f = case("localhost:4318", &[], "missing-scheme");
     assert!(problem(&f).contains("OTLP/HTTP"), "{f:#}");
     assert!(fix(&f).contains("https://localhost:4318"));

@@ -2,13 +2,24 @@
 
 mod common;
 
+/// `apply`: created / renewed / unchanged, --dry-run, --seed, spec errors naming line and key,
+/// a thousand clients in one run.
+mod apply;
 /// inspect, verify, check, probe: each failure produced for real and diagnosed (issue 4).
 mod check;
 /// Every command's happy path, --help examples, and every refusal of bad input.
 mod cli;
+/// `otelpki config`: every target renders from a real DIR, parses, and carries the real
+/// paths, names and bytes; snapshots of each target.
+mod config;
 /// Modes, overwrite refusal, --force, the race for a name, no leftovers.
 mod files;
+/// `fixtures`: seeded output reproducible and pinned; the good set passes and each bad
+/// fixture fails for its stated reason in rustls and openssl.
+mod fixtures;
 /// The openssl CLI judges the certificates: verify -purpose, s_server/s_client mTLS.
 mod openssl;
+/// The real OpenTelemetry SDKs (Python, Node) export a span over mTLS with otelpki's certificates.
+mod sdk;
 /// rustls judges the certificates: mTLS handshakes per key type, and the refusals.
 mod tls;

@@ -1,0 +1,271 @@
+//! The templates of `templates/` and the one function that renders them (DESIGN §5). The
+//! five files are compiled into the binary; `--templates DIR` reads a team's own copies with
+//! the same names instead. Rendering is strict: a variable the context does not provide is an
+//! error, never an empty string in a config file.
+
+use std::collections::HashSet;
+use std::path::Path;
+
+use anyhow::{Context, Result, anyhow, bail};
+use minijinja::value::Value;
+use minijinja::{AutoEscape, Environment, UndefinedBehavior, syntax::SyntaxConfig};
+use serde::Serialize;
+
+use crate::read;
+
+/// One of the five templates.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Template {
+    Collector,
+    Env,
+    Java,
+    K8s,
+    CertManager,
+}
+
+impl Template {
+    pub const ALL: [Template; 5] = [
+        Template::Collector,
+        Template::Env,
+        Template::Java,
+        Template::K8s,
+        Template::CertManager,
+    ];
+
+    /// The file name, in `templates/` and in a `--templates DIR`.
+    pub fn file_name(self) -> &'static str {
+        match self {
+            Template::Collector => "collector.yaml",
+            Template::Env => "sdk.env",
+            Template::Java => "java.txt",
+            Template::K8s => "k8s.yaml",
+            Template::CertManager => "cert-manager.yaml",
+        }
+    }
+
+    /// The copy compiled into the binary.
+    pub fn builtin(self) -> &'static str {
+        match self {
+            Template::Collector => include_str!("../templates/collector.yaml"),
+            Template::Env => include_str!("../templates/sdk.env"),
+            Template::Java => include_str!("../templates/java.txt"),
+            Template::K8s => include_str!("../templates/k8s.yaml"),
+            Template::CertManager => include_str!("../templates/cert-manager.yaml"),
+        }
+    }
+}
+
+/// Renders `template` (the built-in copy, or `DIR/<file name>` with `--templates DIR`) with
+/// `ctx`. Every variable the template can look up, in any branch, must be in `ctx`.
+pub fn render(
+    template: Template,
+    templates_dir: Option<&Path>,
+    ctx: &impl Serialize,
+) -> Result<String> {
+    let name = template.file_name();
+    let source = match templates_dir {
+        None => template.builtin().to_string(),
+        Some(dir) => {
+            let path = dir.join(name);
+            let bytes = read::read_small(&path)
+                .with_context(|| format!("--templates `{}` must hold {name}", dir.display()))?;
+            String::from_utf8(bytes)
+                .map_err(|_| anyhow!("the template `{}` is not UTF-8 text", path.display()))?
+        }
+    };
+    render_source(name, &source, ctx)
+}
+
+/// Renders one template source; `name` appears in errors.
+pub fn render_source(name: &str, source: &str, ctx: &impl Serialize) -> Result<String> {
+    let env = environment()?;
+    let tmpl = env
+        .template_from_named_str(name, source)
+        .map_err(|e| anyhow!("the template `{name}` does not parse: {e:#}"))?;
+    let json = serde_json::to_value(ctx).context("cannot build the template context")?;
+    let mut vars = tmpl.undeclared_variables(true);
+    // `range`, `dict`, `namespace`, ...: the engine's, not the context's
+    vars.retain(|v| {
+        let root = v.split('.').next().unwrap_or(v);
+        !env.globals().any(|(g, _)| g == root)
+    });
+    check_variables(name, &vars, &json)?;
+    tmpl.render(Value::from(minijinja::value::Serde(ctx)))
+        .map_err(|e| anyhow!("cannot render the template `{name}`: {e:#}"))
+}
+
+/// Strict undefined, the trailing newline kept, block tags on their own lines leave no blank
+/// line, and no auto-escaping (the templates quote with the `yaml` and `sh` filters).
+fn environment() -> Result<Environment<'static>> {
+    let mut env = Environment::new();
+    env.set_undefined_behavior(UndefinedBehavior::Strict);
+    env.set_auto_escape_callback(|_| AutoEscape::None);
+    let syntax = SyntaxConfig::builder()
+        .keep_trailing_newline(true)
+        .trim_blocks(true)
+        .lstrip_blocks(true)
+        .build()
+        .map_err(|e| anyhow!("template syntax: {e}"))?;
+    env.set_syntax(syntax);
+    env.add_filter("yaml", yaml_scalar);
+    env.add_filter("sh", shell_word);
+    Ok(env)
+}
+
+/// Static check, so that a misspelt variable fails even in a branch this rendering does not
+/// take: each variable the template looks up (`server.cert`) must be a key path of the
+/// context. A path through a null (an absent optional part) is the template's to guard.
+fn check_variables(name: &str, vars: &HashSet<String>, ctx: &serde_json::Value) -> Result<()> {
+    let mut unknown: Vec<&str> = vars
+        .iter()
+        .map(String::as_str)
+        .filter(|var| !resolves(ctx, var))
+        .collect();
+    if unknown.is_empty() {
+        return Ok(());
+    }
+    unknown.sort_unstable();
+    let mut known: Vec<&str> = ctx
+        .as_object()
+        .map(|o| o.keys().map(String::as_str).collect())
+        .unwrap_or_default();
+    known.sort_unstable();
+    bail!(
+        "the template `{name}` uses {}, which otelpki does not provide; it provides {}",
+        unknown
+            .iter()
+            .map(|v| format!("`{v}`"))
+            .collect::<Vec<_>>()
+            .join(", "),
+        known.join(", ")
+    )
+}
+
+fn resolves(ctx: &serde_json::Value, path: &str) -> bool {
+    let mut value = ctx;
+    for part in path.split('.') {
+        match value {
+            serde_json::Value::Null => return true,
+            serde_json::Value::Object(map) => match map.get(part) {
+                Some(v) => value = v,
+                None => return false,
+            },
+            // an attribute of a list or string is a method call (`names|join`), not a key
+            _ => return true,
+        }
+    }
+    true
+}
+
+/// A YAML scalar: plain when that cannot be misread (a path, a DNS name, a duration),
+/// otherwise a double-quoted string (JSON's quoting is valid YAML).
+fn yaml_scalar(value: &Value) -> Result<String, minijinja::Error> {
+    let Some(s) = value.as_str() else {
+        // numbers, booleans: their own YAML form
+        return Ok(value.to_string());
+    };
+    let plain = s.starts_with(|c: char| c.is_ascii_alphabetic() || c == '/')
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || "/._-".contains(c))
+        && !matches!(
+            s.to_ascii_lowercase().as_str(),
+            "y" | "n" | "yes" | "no" | "on" | "off" | "true" | "false" | "null"
+        );
+    if plain {
+        return Ok(s.to_string());
+    }
+    serde_json::to_string(s)
+        .map_err(|e| minijinja::Error::new(minijinja::ErrorKind::InvalidOperation, format!("{e}")))
+}
+
+/// One shell word: as is when it needs no quoting, otherwise single-quoted.
+fn shell_word(value: &str) -> Result<String, minijinja::Error> {
+    shlex::try_quote(value)
+        .map(|q| q.into_owned())
+        .map_err(|e| {
+            minijinja::Error::new(
+                minijinja::ErrorKind::InvalidOperation,
+                format!("`{value}` cannot be one shell word: {e}"),
+            )
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every built-in template renders from every sample context of the `config` command
+    /// (each branch: mTLS on and off, agent and gateway, gRPC and HTTP, every key type),
+    /// and every variable each template can look up exists. A template that names an
+    /// unknown variable fails here, not in a user's hands.
+    #[test]
+    fn every_builtin_template_renders() {
+        let samples = crate::config::sample_contexts();
+        for template in Template::ALL {
+            let ctxs: Vec<_> = samples.iter().filter(|(t, _)| *t == template).collect();
+            assert!(!ctxs.is_empty(), "no sample context for {template:?}");
+            for (_, ctx) in ctxs {
+                let out = render(template, None, ctx)
+                    .unwrap_or_else(|e| panic!("{}: {e:#}", template.file_name()));
+                assert!(
+                    out.ends_with('\n'),
+                    "{}: trailing newline",
+                    template.file_name()
+                );
+                assert!(
+                    !out.contains("\n\n\n"),
+                    "{}: stray blank lines",
+                    template.file_name()
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn unknown_variable_is_an_error() {
+        let ctx = serde_json::json!({"server": {"cert": "/x"}});
+        // referenced in a branch that is not taken: still an error
+        let src = "{% if false %}{{ server.cret }}{% endif %}{{ server.cert }}\n";
+        let err = render_source("t.yaml", src, &ctx).unwrap_err();
+        assert!(format!("{err:#}").contains("`server.cret`"), "{err:#}");
+        // and at render time (strict undefined) for what static analysis cannot see
+        let src = "{% for s in [server] %}{{ s.key }}{% endfor %}\n";
+        let err = render_source("t.yaml", src, &ctx).unwrap_err();
+        assert!(format!("{err:#}").contains("undefined"), "{err:#}");
+    }
+
+    #[test]
+    fn the_engines_own_functions_are_not_unknown_variables() {
+        let ctx = serde_json::json!({"names": ["a", "b"]});
+        let src = "{% for i in range(2) %}{{ names[i] }}{% endfor %}\n";
+        assert_eq!(render_source("t", src, &ctx).unwrap(), "ab");
+    }
+
+    #[test]
+    fn trailing_newline_is_kept() {
+        let ctx = serde_json::json!({});
+        assert_eq!(render_source("t", "a\n", &ctx).unwrap(), "a\n");
+    }
+
+    #[test]
+    fn yaml_scalars_quote_what_yaml_would_misread() {
+        let q = |s: &str| yaml_scalar(&Value::from(s)).unwrap();
+        assert_eq!(q("/etc/otel/certs/ca.crt"), "/etc/otel/certs/ca.crt");
+        assert_eq!(
+            q("otel-collector.observability.svc"),
+            "otel-collector.observability.svc"
+        );
+        assert_eq!(q("127.0.0.1"), "\"127.0.0.1\"");
+        assert_eq!(q("::1"), "\"::1\"");
+        assert_eq!(q("/tmp/a b: c #d"), "\"/tmp/a b: c #d\"");
+        assert_eq!(q("yes"), "\"yes\"");
+        assert_eq!(q("*.example.com"), "\"*.example.com\"");
+        assert_eq!(yaml_scalar(&Value::from(256)).unwrap(), "256");
+    }
+
+    #[test]
+    fn shell_words_are_quoted_only_when_needed() {
+        assert_eq!(shell_word("/etc/otel/ca.crt").unwrap(), "/etc/otel/ca.crt");
+        assert_eq!(shell_word("/tmp/a b/ca.crt").unwrap(), "'/tmp/a b/ca.crt'");
+    }
+}

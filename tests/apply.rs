@@ -1,0 +1,315 @@
+//! `otelpki apply SPEC`: creates what is missing, renews what expires within renew-before or no
+//! longer matches the spec, leaves the rest alone and says so per pair; `--dry-run` writes
+//! nothing; `--seed` is reproducible; spec errors name the line and the key.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use predicates::str::contains;
+
+use crate::common::{client, handshake, mtls_server, otelpki};
+
+const SPEC: &str = r#"org = "MyCompany"
+days = 365
+renew_before_days = 30
+
+[ca]
+cn = "OTel CA"
+
+[[server]]
+name = "gateway"
+sans = ["otel-collector.observability.svc", "localhost", "127.0.0.1"]
+
+[[client]]
+cn = "checkout-service"
+
+[[client]]
+cn = "my-application"
+name = "client"
+"#;
+
+const NOW: &str = "2025-01-01T00:00:00Z";
+
+struct Pki {
+    _tmp: tempfile::TempDir,
+    dir: PathBuf,
+    spec: PathBuf,
+}
+
+fn pki(spec: &str) -> Pki {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("certs");
+    let path = tmp.path().join("otelpki.toml");
+    std::fs::write(&path, spec).unwrap();
+    Pki {
+        _tmp: tmp,
+        dir,
+        spec: path,
+    }
+}
+
+impl Pki {
+    fn apply(&self, extra: &[&str]) -> assert_cmd::assert::Assert {
+        otelpki(&self.dir)
+            .arg("apply")
+            .arg(&self.spec)
+            .args(extra)
+            .env_remove("SOURCE_DATE_EPOCH")
+            .assert()
+    }
+    fn stdout(&self, extra: &[&str]) -> String {
+        let out = self.apply(extra).success().get_output().stdout.clone();
+        String::from_utf8(out).unwrap()
+    }
+    fn respec(&self, spec: &str) {
+        std::fs::write(&self.spec, spec).unwrap();
+    }
+}
+
+fn files(dir: &Path) -> BTreeMap<String, Vec<u8>> {
+    std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| {
+            let e = e.unwrap();
+            let name = e.file_name().to_string_lossy().into_owned();
+            (name, std::fs::read(e.path()).unwrap())
+        })
+        .collect()
+}
+
+/// The report line of the pair `stem`.
+fn line<'a>(out: &'a str, stem: &str) -> &'a str {
+    let files = format!(" {stem}.crt {stem}.key ");
+    out.lines()
+        .find(|l| l.contains(&files))
+        .unwrap_or_else(|| panic!("no line for {stem} in:\n{out}"))
+}
+
+#[test]
+fn creates_then_leaves_everything_alone() {
+    let p = pki(SPEC);
+    let out = p.stdout(&[]);
+    for stem in ["ca", "gateway", "checkout-service", "client"] {
+        assert!(line(&out, stem).starts_with("created"), "{out}");
+    }
+    assert!(out.contains("4 created, 0 renewed, 0 unchanged"), "{out}");
+    let before = files(&p.dir);
+    assert_eq!(before.len(), 8);
+
+    let out = p.stdout(&[]);
+    for stem in ["ca", "gateway", "checkout-service", "client"] {
+        assert!(line(&out, stem).starts_with("unchanged"), "{out}");
+    }
+    assert_eq!(files(&p.dir), before, "an unchanged run rewrote files");
+
+    // What it made works: mTLS between the gateway and both clients, by name and IP.
+    let ca = p.dir.join("ca.crt");
+    let server = mtls_server(&p.dir, "gateway", &ca);
+    for app in ["client", "checkout-service"] {
+        for host in ["otel-collector.observability.svc", "127.0.0.1"] {
+            handshake(client(&ca, Some((&p.dir, app))), server.clone(), host)
+                .unwrap_or_else(|e| panic!("{app} -> {host}: {e:?}"));
+        }
+    }
+}
+
+#[test]
+fn dry_run_shows_the_plan_and_writes_nothing() {
+    let p = pki(SPEC);
+    p.apply(&["--dry-run"])
+        .success()
+        .stdout(contains("Dry run: nothing written"))
+        .stdout(contains("4 created"));
+    assert!(!p.dir.exists(), "--dry-run created the directory");
+
+    p.apply(&[]).success();
+    let before = files(&p.dir);
+    p.respec(&SPEC.replace(r#""127.0.0.1"]"#, r#""127.0.0.1", "::1"]"#));
+    let out = p.stdout(&["--dry-run"]);
+    assert!(line(&out, "gateway").starts_with("renewed"), "{out}");
+    assert_eq!(files(&p.dir), before, "--dry-run wrote files");
+}
+
+#[test]
+fn changed_sans_or_cn_renew_only_that_pair() {
+    let p = pki(SPEC);
+    p.apply(&[]).success();
+    let before = files(&p.dir);
+
+    p.respec(&SPEC.replace(r#""127.0.0.1"]"#, r#""127.0.0.1", "::1"]"#));
+    let out = p.stdout(&[]);
+    let gw = line(&out, "gateway");
+    assert!(
+        gw.starts_with("renewed") && gw.contains("added ::1"),
+        "{out}"
+    );
+    for stem in ["ca", "checkout-service", "client"] {
+        assert!(line(&out, stem).starts_with("unchanged"), "{out}");
+    }
+    let after = files(&p.dir);
+    assert_ne!(after["gateway.crt"], before["gateway.crt"]);
+    assert_ne!(after["gateway.key"], before["gateway.key"]);
+    assert_eq!(after["client.crt"], before["client.crt"]);
+    let ca = p.dir.join("ca.crt");
+    handshake(
+        client(&ca, Some((&p.dir, "client"))),
+        mtls_server(&p.dir, "gateway", &ca),
+        "::1",
+    )
+    .expect("the renewed certificate covers ::1");
+
+    p.respec(&SPEC.replace(r#"cn = "my-application""#, r#"cn = "my-app""#));
+    let out = p.stdout(&[]);
+    let c = line(&out, "client");
+    assert!(
+        c.starts_with("renewed") && c.contains("CN changed"),
+        "{out}"
+    );
+    // ::1 was removed again from the gateway.
+    assert!(line(&out, "gateway").contains("removed ::1"), "{out}");
+}
+
+#[test]
+fn renews_what_expires_within_renew_before() {
+    let p = pki(SPEC);
+    p.apply(&["--now", NOW]).success();
+    // 2025-11-15 is 318 days in: more than 30 days left.
+    let out = p.stdout(&["--now", "2025-11-15T00:00:00Z"]);
+    assert!(out.contains("0 created, 0 renewed, 4 unchanged"), "{out}");
+    // 2025-12-15: 16 days left, within renew_before_days = 30; the CA (10 years) is kept.
+    let out = p.stdout(&["--now", "2025-12-15T00:00:00Z"]);
+    assert!(line(&out, "ca").starts_with("unchanged"), "{out}");
+    let gw = line(&out, "gateway");
+    assert!(
+        gw.starts_with("renewed") && gw.contains("within renew_before_days = 30"),
+        "{out}"
+    );
+    assert!(line(&out, "client").contains("until 2026-12-15"), "{out}");
+    // Long after expiry: renewed as expired.
+    let out = p.stdout(&["--now", "2028-01-01T00:00:00Z"]);
+    assert!(line(&out, "client").contains("expired on"), "{out}");
+}
+
+#[test]
+fn a_new_ca_key_type_reissues_everything() {
+    let p = pki(SPEC);
+    p.apply(&[]).success();
+    p.respec(&format!("key_type = \"ecdsa-p384\"\n{SPEC}"));
+    let out = p.stdout(&[]);
+    assert!(out.contains("0 created, 4 renewed, 0 unchanged"), "{out}");
+    assert!(line(&out, "ca").contains("key type ecdsa-p384"), "{out}");
+    let ca = p.dir.join("ca.crt");
+    handshake(
+        client(&ca, Some((&p.dir, "client"))),
+        mtls_server(&p.dir, "gateway", &ca),
+        "localhost",
+    )
+    .expect("everything re-issued under the new CA");
+}
+
+#[test]
+fn seeded_apply_is_reproducible() {
+    let (a, b) = (pki(SPEC), pki(SPEC));
+    for p in [&a, &b] {
+        p.apply(&["--seed", "ci", "--now", NOW]).success();
+    }
+    let fa = files(&a.dir);
+    assert_eq!(fa, files(&b.dir));
+    let c = pki(SPEC);
+    c.apply(&["--now", NOW]).success();
+    assert_ne!(
+        files(&c.dir)["ca.key"],
+        fa["ca.key"],
+        "without a seed keys are random"
+    );
+}
+
+#[test]
+fn spec_errors_name_the_line_and_the_key() {
+    let cases: [(&str, &[&str]); 6] = [
+        (
+            "[[server]]\nsans = [\"localhost\"]\nsanz = [\"x\"]\n",
+            &["line 3", "sanz"],
+        ),
+        (
+            "[[server]]\nsans = [\"localhost\", \"bad name\"]\n",
+            &["line 2", "bad name"],
+        ),
+        (
+            "key_type = \"rsa-1024\"\n",
+            &["line 1", "rsa-1024", "ecdsa-p256"],
+        ),
+        (
+            "[[client]]\ncn = \"a\"\n\n[[client]]\ncn = \"b\"\nname = \"a\"\n",
+            &["line 4", "`a` is already used on line 1"],
+        ),
+        (
+            "[[server]]\nname = \"gw\"\nsans = []\n",
+            &["line 1", "sans"],
+        ),
+        (
+            "days = 20\n\n[[client]]\ncn = \"a\"\n",
+            &["line 3", "renew_before_days"],
+        ),
+    ];
+    for (spec, wanted) in cases {
+        let p = pki(spec);
+        let out = p.apply(&[]).code(2).get_output().stderr.clone();
+        let err = String::from_utf8(out).unwrap();
+        for w in wanted {
+            assert!(err.contains(w), "spec:\n{spec}\nerror lacks {w:?}:\n{err}");
+        }
+        assert!(!p.dir.exists(), "a bad spec wrote files");
+    }
+    // A missing spec says how to get one.
+    let tmp = tempfile::tempdir().unwrap();
+    otelpki(&tmp.path().join("certs"))
+        .current_dir(tmp.path())
+        .arg("apply")
+        .assert()
+        .code(2)
+        .stderr(contains("otelpki.toml"))
+        .stderr(contains("examples/otelpki.toml"));
+}
+
+/// DESIGN §9: a CA, a server and a thousand clients in one run (no timing asserted here;
+/// bench/scale.sh measures it).
+#[test]
+fn a_thousand_clients_in_one_run() {
+    let mut spec = String::from("[[server]]\nsans = [\"localhost\"]\n");
+    for i in 0..1000 {
+        spec.push_str(&format!("[[client]]\ncn = \"app-{i}\"\n"));
+    }
+    let p = pki(&spec);
+    let out = p.stdout(&[]);
+    assert!(
+        out.contains("1002 created, 0 renewed, 0 unchanged"),
+        "{out}"
+    );
+    assert_eq!(files(&p.dir).len(), 2004);
+    let ca = p.dir.join("ca.crt");
+    handshake(
+        client(&ca, Some((&p.dir, "app-999"))),
+        mtls_server(&p.dir, "server", &ca),
+        "localhost",
+    )
+    .expect("the last client works");
+    let out = p.stdout(&[]);
+    assert!(
+        out.contains("0 created, 0 renewed, 1002 unchanged"),
+        "{out}"
+    );
+}
+
+/// The example spec in the repository parses and applies.
+#[test]
+fn the_example_spec_applies() {
+    let tmp = tempfile::tempdir().unwrap();
+    let example = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/otelpki.toml");
+    otelpki(&tmp.path().join("certs"))
+        .arg("apply")
+        .arg(example)
+        .assert()
+        .success()
+        .stdout(contains("created    gateway.crt gateway.key"));
+}
