@@ -712,61 +712,36 @@ struct Endpoint {
 /// certificates are for avoiding, and an SDK would not send its client certificate.
 fn endpoint(value: &str, protocol: Protocol, flag: &str) -> Result<Endpoint> {
     let v = value.trim();
-    let lower = v.to_ascii_lowercase();
-    if lower.starts_with("http://") {
+    let parsed = crate::endpoint::parse(v).map_err(|e| anyhow!("{flag} {e}"))?;
+    if parsed.scheme == Some(crate::endpoint::Scheme::Http) {
         bail!(
             "{flag} `{v}` is http://, which sends telemetry in plaintext without the client \
              certificate; use https://{}",
             &v["http://".len()..]
         );
     }
-    let with_scheme = if lower.contains("://") {
-        v.to_string()
+    if v.contains(['?', '#']) {
+        bail!("{flag} `{v}`: an OTLP endpoint has no query string or fragment");
+    }
+    let port = parsed.port.unwrap_or(protocol.port());
+    let path = if parsed.path == "/" {
+        ""
     } else {
-        format!("https://{v}")
+        parsed.path.as_str()
     };
-    let uri: http::Uri = with_scheme.parse().map_err(|e| {
-        anyhow!("{flag} `{v}` is not a URL ({e}); e.g. https://otel-collector.example.com:4317")
-    })?;
-    if uri.scheme_str() != Some("https") {
-        bail!("{flag} `{v}`: the scheme must be https://");
-    }
-    let authority = uri
-        .authority()
-        .ok_or_else(|| anyhow!("{flag} `{v}` has no host"))?;
-    if authority.as_str().contains('@') {
-        bail!("{flag} `{v}`: user information in the URL is not supported");
-    }
-    let host = authority.host();
-    if host.is_empty() {
-        bail!("{flag} `{v}` has no host");
-    }
-    let port = authority.port_u16().unwrap_or(protocol.port());
-    let path = uri.path();
-    if uri.query().is_some() {
-        bail!("{flag} `{v}`: an OTLP endpoint has no query string");
-    }
-    let path = if path == "/" { "" } else { path };
     if protocol == Protocol::Grpc && !path.is_empty() {
         bail!("{flag} `{v}`: a gRPC endpoint has no path (the Java SDK refuses one)");
     }
     if port != protocol.port() && [4317, 4318].contains(&port) {
         eprintln!(
-            "warning: {flag} `{v}` uses port {port}, but OTLP/{} listens on {}",
-            if protocol == Protocol::Grpc {
-                "gRPC"
-            } else {
-                "HTTP"
-            },
+            "warning: {flag} `{v}` uses port {port}, but {} listens on {}",
+            crate::endpoint::protocol_name(protocol),
             protocol.port()
         );
     }
     Ok(Endpoint {
-        url: format!("https://{host}:{port}{path}"),
-        host: host
-            .trim_start_matches('[')
-            .trim_end_matches(']')
-            .to_string(),
+        url: format!("https://{}:{port}{path}", parsed.host_in_url()),
+        host: parsed.host.clone(),
     })
 }
 
