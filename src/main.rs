@@ -11,6 +11,7 @@ const EXIT_FINDINGS: u8 = 1;
 const EXIT_ERROR: u8 = 2;
 
 fn main() -> ExitCode {
+    restore_sigpipe();
     let cli = Cli::parse();
     match run(&cli) {
         Ok(code) => code,
@@ -43,5 +44,16 @@ fn exit(outcome: Outcome) -> ExitCode {
     match outcome {
         Outcome::Clean => ExitCode::SUCCESS,
         Outcome::Findings => ExitCode::from(EXIT_FINDINGS),
+    }
+}
+
+/// Rust ignores SIGPIPE, so `otelpki inspect ... | head` would panic on the closed pipe.
+/// Restore the default action: the process ends quietly, like every Unix filter. Every file
+/// otelpki writes is published before it prints, so nothing is left half-written.
+#[allow(unsafe_code)]
+fn restore_sigpipe() {
+    // SAFETY: called first in main, before any thread exists; SIG_DFL is a valid action.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
     }
 }

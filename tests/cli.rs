@@ -618,3 +618,28 @@ fn bad_input_is_refused_with_a_clear_error_and_nothing_changes() {
     refused(&file.join("certs"), &["init"], "plain-file");
     refused(&file, &["init"], "not a directory");
 }
+
+/// Output piped into a reader that stops early (`| head -1`) ends otelpki quietly, not with a
+/// panic, and the files were written whole before anything was printed.
+#[test]
+fn a_closed_pipe_is_not_a_panic() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("certs");
+    let bin = assert_cmd::cargo::cargo_bin!("otelpki");
+    let out = std::process::Command::new("sh")
+        .arg("-c")
+        .arg(format!(
+            "'{b}' --dir '{d}' init | head -c 1 >/dev/null; '{b}' inspect '{d}/ca.crt' '{d}/server.crt' | head -c 1 >/dev/null",
+            b = bin.display(),
+            d = dir.display()
+        ))
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    let (ok, text) = openssl_in(
+        &dir,
+        &["verify", "-CAfile", "ca.crt", "server.crt", "client.crt"],
+    );
+    assert!(ok, "{text}");
+}
