@@ -3,12 +3,11 @@
 //! endpoints on 127.0.0.1 (rustls servers, plaintext servers, openssl s_server). Where a real
 //! TLS stack can judge the same file, the test asks it too, so the diagnosis and the stack agree.
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Stdio};
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, mpsc};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
@@ -21,7 +20,7 @@ use otelpki::issue;
 use otelpki::key::KeyType;
 use otelpki::profile::{self, Role, Spec};
 
-use crate::common::{certs, init_pki, openssl, openssl_in, otelpki, pkcs8_key};
+use crate::common::{certs, init_pki, openssl_in, otelpki, pkcs8_key, s_server};
 
 // ---------------------------------------------------------------------------------------------
 // Helpers: certificates made wrong on purpose, running the binary, reading its JSON.
@@ -1445,48 +1444,6 @@ fn probe_refuses_unusable_input() {
 // ---------------------------------------------------------------------------------------------
 // probe against openssl s_server
 
-/// Kills the child when dropped, so a failing test never leaves a server behind.
-struct Spawned(Child);
-impl Drop for Spawned {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-/// `openssl s_server` on an ephemeral 127.0.0.1 port with `args`, serving one connection.
-fn s_server(dir: &Path, args: &[&str]) -> (Spawned, u16) {
-    let mut child = openssl()
-        .current_dir(dir)
-        .args(["s_server", "-accept", "127.0.0.1:0", "-naccept", "1"])
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn openssl s_server");
-    let (tx, rx) = mpsc::channel();
-    let stdout = child.stdout.take().unwrap();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            if tx.send(line).is_err() {
-                break;
-            }
-        }
-    });
-    let child = Spawned(child);
-    let deadline = Instant::now() + Duration::from_secs(10);
-    loop {
-        let left = deadline.saturating_duration_since(Instant::now());
-        let line = rx
-            .recv_timeout(left)
-            .expect("s_server did not start within 10 s");
-        if let Some(port) = line.strip_prefix("ACCEPT 127.0.0.1:") {
-            return (child, port.trim().parse().unwrap());
-        }
-    }
-}
-
 #[test]
 fn probe_against_openssl_s_server() {
     let tmp = tempfile::tempdir().unwrap();
@@ -1505,7 +1462,7 @@ fn probe_against_openssl_s_server() {
     ];
 
     // mTLS, ok.
-    let (_srv, port) = s_server(&dir, &mtls);
+    let (_srv, port, _) = s_server(&dir, &mtls);
     let url = format!("https://localhost:{port}");
     let (code, doc) = probe(&dir, &url, &strs(&client_args(&dir, "client")));
     assert_eq!(code, 0, "{doc:#}");
@@ -1513,7 +1470,7 @@ fn probe_against_openssl_s_server() {
     assert_eq!(doc["handshake"]["client_cert_accepted"], true, "{doc:#}");
 
     // mTLS without a client certificate.
-    let (_srv, port) = s_server(&dir, &mtls);
+    let (_srv, port, _) = s_server(&dir, &mtls);
     let (code, doc) = probe(&dir, &format!("https://localhost:{port}"), &[]);
     assert_eq!(code, 1);
     finding(&doc, "client-cert-required");
@@ -1530,7 +1487,7 @@ fn probe_against_openssl_s_server() {
         .success();
     std::fs::copy(foreign.join("server.crt"), dir.join("foreign-server.crt")).unwrap();
     std::fs::copy(foreign.join("server.key"), dir.join("foreign-server.key")).unwrap();
-    let (_srv, port) = s_server(
+    let (_srv, port, _) = s_server(
         &dir,
         &["-cert", "foreign-server.crt", "-key", "foreign-server.key"],
     );

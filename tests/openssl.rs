@@ -1,9 +1,8 @@
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Stdio};
+use std::process::Stdio;
 use std::sync::mpsc;
 use std::time::Duration;
 
-use crate::common::{init_pki, openssl, openssl_in};
+use crate::common::{Spawned, init_pki, openssl, openssl_in, s_server};
 
 /// `openssl verify` in strict mode (what Python 3.13 turns on) with the purpose of each leaf.
 #[test]
@@ -55,66 +54,22 @@ fn openssl_verify_purposes() {
     }
 }
 
-/// Kills the child when dropped, so a failing test never leaves a server behind.
-struct Server(Child);
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-/// Starts `openssl s_server` on 127.0.0.1 on an ephemeral port requiring a client certificate;
-/// returns it, its port, and a receiver of its output lines.
-fn s_server(dir: &std::path::Path) -> (Server, u16, mpsc::Receiver<String>) {
-    let mut child = openssl()
-        .current_dir(dir)
-        .args([
-            "s_server",
-            "-accept",
-            "127.0.0.1:0",
+/// `openssl s_server` requiring a client certificate that chains to ca.crt.
+fn mtls_s_server(dir: &std::path::Path) -> (Spawned, u16, mpsc::Receiver<String>) {
+    s_server(
+        dir,
+        &[
             "-cert",
             "server.crt",
             "-key",
             "server.key",
-        ])
-        .args([
             "-CAfile",
             "ca.crt",
             "-Verify",
             "1",
             "-verify_return_error",
-            "-naccept",
-            "1",
-        ])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn openssl s_server");
-    let (tx, rx) = mpsc::channel();
-    for stream in [
-        Box::new(child.stdout.take().expect("stdout")) as Box<dyn std::io::Read + Send>,
-        Box::new(child.stderr.take().expect("stderr")),
-    ] {
-        let tx = tx.clone();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stream).lines().map_while(Result::ok) {
-                if tx.send(line).is_err() {
-                    break;
-                }
-            }
-        });
-    }
-    let server = Server(child);
-    loop {
-        let line = rx
-            .recv_timeout(Duration::from_secs(10))
-            .expect("s_server did not start within 10 s");
-        if let Some(port) = line.strip_prefix("ACCEPT 127.0.0.1:") {
-            return (server, port.trim().parse().expect("port"), rx);
-        }
-    }
+        ],
+    )
 }
 
 /// Everything the server printed within `secs` seconds or until it exits.
@@ -168,7 +123,7 @@ fn s_client(dir: &std::path::Path, port: u16, with_cert: bool) -> (bool, String)
 #[test]
 fn openssl_s_server_and_s_client_mtls() {
     let (_tmp, dir) = init_pki(&[]);
-    let (_server, port, rx) = s_server(&dir);
+    let (_server, port, rx) = mtls_s_server(&dir);
     let (ok, client_out) = s_client(&dir, port, true);
     assert!(
         ok && client_out.contains("Verification: OK"),
@@ -184,7 +139,7 @@ fn openssl_s_server_and_s_client_mtls() {
         "{server_out}"
     );
 
-    let (_server, port, rx) = s_server(&dir);
+    let (_server, port, rx) = mtls_s_server(&dir);
     let (_, client_out) = s_client(&dir, port, false);
     let server_out = drain(&rx, 5);
     assert!(

@@ -3,9 +3,11 @@
 
 #![allow(dead_code)]
 
+use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::Command as StdCommand;
-use std::sync::Arc;
+use std::process::{Child, Command as StdCommand, Stdio};
+use std::sync::{Arc, mpsc};
+use std::time::{Duration, Instant};
 
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName};
 use rustls::server::WebPkiClientVerifier;
@@ -164,4 +166,52 @@ pub fn openssl_in(dir: &Path, args: &[&str]) -> (bool, String) {
         String::from_utf8_lossy(&out.stderr)
     );
     (out.status.success(), text)
+}
+
+/// A child process killed and reaped when dropped, so a failing test never leaves it behind.
+pub struct Spawned(pub Child);
+impl Drop for Spawned {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// `openssl s_server` in `dir` on an ephemeral 127.0.0.1 port with `args`, serving one
+/// connection. Returns the server, its port, and its stdout and stderr lines.
+pub fn s_server(dir: &Path, args: &[&str]) -> (Spawned, u16, mpsc::Receiver<String>) {
+    let mut child = openssl()
+        .current_dir(dir)
+        .args(["s_server", "-accept", "127.0.0.1:0", "-naccept", "1"])
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn openssl s_server");
+    let (tx, rx) = mpsc::channel();
+    for stream in [
+        Box::new(child.stdout.take().expect("stdout")) as Box<dyn std::io::Read + Send>,
+        Box::new(child.stderr.take().expect("stderr")),
+    ] {
+        let tx = tx.clone();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stream).lines().map_while(Result::ok) {
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+    }
+    let server = Spawned(child);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        let line = rx
+            .recv_timeout(left)
+            .expect("s_server did not start within 10 s");
+        if let Some(port) = line.strip_prefix("ACCEPT 127.0.0.1:") {
+            return (server, port.trim().parse().expect("port"), rx);
+        }
+    }
 }
