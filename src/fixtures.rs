@@ -11,7 +11,6 @@ use std::path::Path;
 use anyhow::{Context, Result};
 use rcgen::{ExtendedKeyUsagePurpose, Issuer, SanType};
 use serde::Serialize;
-use sha2::{Digest, Sha256};
 use time::{Duration, OffsetDateTime};
 
 use crate::cli::FixturesArgs;
@@ -502,7 +501,7 @@ impl SetBuilder<'_> {
             names,
             expect: about.expect,
             purpose: about.purpose,
-            sha256: fingerprint(&der),
+            sha256: crate::inspect::sha256_hex(&der),
             serial: x.raw_serial_as_string().replace(':', ""),
             not_before: time(x.validity().not_before.timestamp())?,
             not_after: time(x.validity().not_after.timestamp())?,
@@ -510,15 +509,6 @@ impl SetBuilder<'_> {
         });
         Ok(())
     }
-}
-
-/// SHA-256 of `der` as colon-separated upper-case hex, the way openssl prints it.
-pub fn fingerprint(der: &[u8]) -> String {
-    Sha256::digest(der)
-        .iter()
-        .map(|b| format!("{b:02X}"))
-        .collect::<Vec<_>>()
-        .join(":")
 }
 
 /// `otelpki fixtures`: generate and say what was written.
