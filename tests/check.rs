@@ -20,7 +20,7 @@ use otelpki::issue;
 use otelpki::key::KeyType;
 use otelpki::profile::{self, Role, Spec};
 
-use crate::common::{certs, init_pki, openssl_in, otelpki, pkcs8_key, s_server};
+use crate::common::{S_SERVER_MTLS, certs, init_pki, openssl_in, otelpki, pkcs8_key, s_server};
 
 // ---------------------------------------------------------------------------------------------
 // Helpers: certificates made wrong on purpose, running the binary, reading its JSON.
@@ -1449,20 +1449,10 @@ fn probe_against_openssl_s_server() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().join("certs");
     otelpki(&dir).arg("init").assert().success();
-    let mtls = [
-        "-cert",
-        "server.crt",
-        "-key",
-        "server.key",
-        "-CAfile",
-        "ca.crt",
-        "-Verify",
-        "1",
-        "-verify_return_error",
-    ];
+    let mtls = S_SERVER_MTLS;
 
     // mTLS, ok.
-    let (_srv, port, _) = s_server(&dir, &mtls);
+    let (_srv, port, _) = s_server(&dir, mtls);
     let url = format!("https://localhost:{port}");
     let (code, doc) = probe(&dir, &url, &strs(&client_args(&dir, "client")));
     assert_eq!(code, 0, "{doc:#}");
@@ -1470,7 +1460,7 @@ fn probe_against_openssl_s_server() {
     assert_eq!(doc["handshake"]["client_cert_accepted"], true, "{doc:#}");
 
     // mTLS without a client certificate.
-    let (_srv, port, _) = s_server(&dir, &mtls);
+    let (_srv, port, _) = s_server(&dir, mtls);
     let (code, doc) = probe(&dir, &format!("https://localhost:{port}"), &[]);
     assert_eq!(code, 1);
     finding(&doc, "client-cert-required");

@@ -2,7 +2,7 @@ use std::process::Stdio;
 use std::sync::mpsc;
 use std::time::Duration;
 
-use crate::common::{Spawned, init_pki, openssl, openssl_in, s_server};
+use crate::common::{S_SERVER_MTLS, Spawned, init_pki, openssl, openssl_in, s_server};
 
 /// `openssl verify` in strict mode (what Python 3.13 turns on) with the purpose of each leaf.
 #[test]
@@ -56,20 +56,7 @@ fn openssl_verify_purposes() {
 
 /// `openssl s_server` requiring a client certificate that chains to ca.crt.
 fn mtls_s_server(dir: &std::path::Path) -> (Spawned, u16, mpsc::Receiver<String>) {
-    s_server(
-        dir,
-        &[
-            "-cert",
-            "server.crt",
-            "-key",
-            "server.key",
-            "-CAfile",
-            "ca.crt",
-            "-Verify",
-            "1",
-            "-verify_return_error",
-        ],
-    )
+    s_server(dir, S_SERVER_MTLS)
 }
 
 /// Everything the server printed within `secs` seconds or until it exits.

@@ -177,6 +177,20 @@ impl Drop for Spawned {
     }
 }
 
+/// `s_server` arguments for the Collector's mTLS receiver: server.crt/server.key, and a client
+/// certificate required that chains to ca.crt.
+pub const S_SERVER_MTLS: &[&str] = &[
+    "-cert",
+    "server.crt",
+    "-key",
+    "server.key",
+    "-CAfile",
+    "ca.crt",
+    "-Verify",
+    "1",
+    "-verify_return_error",
+];
+
 /// `openssl s_server` in `dir` on an ephemeral 127.0.0.1 port with `args`, serving one
 /// connection. Returns the server, its port, and its stdout and stderr lines.
 pub fn s_server(dir: &Path, args: &[&str]) -> (Spawned, u16, mpsc::Receiver<String>) {
