@@ -621,16 +621,50 @@ fn bad_input_is_refused_with_a_clear_error_and_nothing_changes() {
 
 /// Output into a pipe whose reader has gone (`| head -1`) ends otelpki quietly, by SIGPIPE as
 /// for any Unix filter, not with a panic; and the files were written whole before printing.
+///
+/// The child's stdout is a pipe that is already full and whose reader is closed before the
+/// child starts. Other tests spawn processes at the same time, and a process forked in that
+/// moment holds a copy of the reader until it execs; with an empty pipe, otelpki's few lines
+/// could land in the buffer and the run would end 0 (CI saw exactly that). On a full pipe the
+/// first write waits until no reader is left and then gets SIGPIPE, whatever the timing.
 #[test]
 fn a_closed_pipe_is_not_a_panic() {
+    use std::io::Write;
+    use std::os::fd::AsRawFd;
     use std::os::unix::process::ExitStatusExt;
+
+    #[allow(unsafe_code)]
+    fn full_pipe_without_reader() -> std::io::PipeWriter {
+        let (reader, mut writer) = std::io::pipe().unwrap();
+        let fd = writer.as_raw_fd();
+        // SAFETY: fcntl reads and sets the flags of a descriptor this function owns.
+        let flags = unsafe { libc::fcntl(fd, libc::F_GETFL) };
+        assert!(flags >= 0);
+        assert_eq!(
+            unsafe { libc::fcntl(fd, libc::F_SETFL, flags | libc::O_NONBLOCK) },
+            0
+        );
+        let mut filled = 0usize;
+        loop {
+            match writer.write(&[b'x'; 4096]) {
+                Ok(n) => filled += n,
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => break,
+                Err(e) => panic!("filling the pipe: {e}"),
+            }
+        }
+        assert!(filled >= 4096, "the pipe took {filled} bytes");
+        assert_eq!(unsafe { libc::fcntl(fd, libc::F_SETFL, flags) }, 0);
+        drop(reader); // the reader is gone before otelpki starts
+        writer
+    }
+
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().join("certs");
     for args in [
         vec!["init"],
         vec!["inspect", "ca.crt", "server.crt", "client.crt"],
     ] {
-        let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin!("otelpki"))
+        let child = std::process::Command::new(assert_cmd::cargo::cargo_bin!("otelpki"))
             .env_remove("OTELPKI_DIR")
             .current_dir(tmp.path())
             .arg("--dir")
@@ -642,11 +676,10 @@ fn a_closed_pipe_is_not_a_panic() {
                     a.to_string()
                 }
             }))
-            .stdout(std::process::Stdio::piped())
+            .stdout(full_pipe_without_reader())
             .stderr(std::process::Stdio::piped())
             .spawn()
             .unwrap();
-        drop(child.stdout.take()); // the reader is gone before otelpki prints
         let out = child.wait_with_output().unwrap();
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert!(!stderr.contains("panicked"), "{args:?}: {stderr}");
