@@ -4,12 +4,13 @@
 //! and published in one batch per kind of write, so a thousand clients cost milliseconds each.
 
 use std::fs;
+use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
 use rcgen::{Issuer, PublicKeyData};
 use rustls::pki_types::{CertificateDer, UnixTime};
-use serde::{Deserialize, Deserializer, de::Error as _};
+use serde::{Deserialize, Deserializer, Serialize, de::Error as _};
 use time::{Duration, OffsetDateTime};
 use toml::Spanned;
 use x509_parser::extensions::GeneralName;
@@ -275,6 +276,7 @@ pub enum Action {
 #[derive(Debug)]
 pub struct Step {
     pub stem: String,
+    pub role: Role,
     pub what: String,
     pub action: Action,
     pub not_after: OffsetDateTime,
@@ -293,7 +295,24 @@ pub struct Outcome {
 pub fn decide(dir: &Path, plan: &Plan, src: &Source, now: OffsetDateTime) -> Result<Outcome> {
     src.check_key_type(plan.key_type)?;
     let existing = if dir.is_dir() {
-        pki::scan(dir)?
+        let found = pki::scan_all(dir)?;
+        for bad in found.unreadable {
+            // A file apply would write must not be replaced unseen; any other is not apply's.
+            if bad.name == "ca" || plan.leaves.iter().any(|w| w.stem == bad.name) {
+                return Err(bad.error.context(format!(
+                    "the spec manages `{}`, which cannot be read; restore it, or move it away \
+                     (and its key) to let apply issue it again",
+                    bad.path.display()
+                )));
+            }
+            eprintln!(
+                "warning: skipping `{}`, which the spec does not mention and which is not a \
+                 certificate: {:#}",
+                bad.path.display(),
+                bad.error
+            );
+        }
+        found.entries
     } else {
         Vec::new()
     };
@@ -352,6 +371,7 @@ pub fn decide(dir: &Path, plan: &Plan, src: &Source, now: OffsetDateTime) -> Res
         };
         out.steps.push(Step {
             stem: want.stem.clone(),
+            role: want.role,
             what,
             action,
             not_after,
@@ -446,6 +466,7 @@ fn decide_ca(
                         .with_context(|| format!("cannot use `{}` as an issuer", crt.display()))?;
                     out.steps.push(Step {
                         stem: "ca".into(),
+                        role: Role::Ca,
                         what,
                         action: Action::Unchanged,
                         not_after: e.not_after,
@@ -486,6 +507,7 @@ fn decide_ca(
     }
     out.steps.push(Step {
         stem: "ca".into(),
+        role: Role::Ca,
         what,
         action,
         not_after,
@@ -672,13 +694,7 @@ pub fn run(dir: &Path, args: &ApplyArgs) -> Result<()> {
         eprintln!("{ED25519_WARNING}");
     }
     let outcome = decide(dir, &plan, &src, now)?;
-    if args.dry_run {
-        println!(
-            "Dry run: nothing written. `otelpki --dir {} apply {}` would do this:",
-            dir.display(),
-            args.spec.display()
-        );
-    } else {
+    if !args.dry_run {
         store::ensure_dir(dir)?;
         store::publish(&outcome.create, false).map_err(|e| {
             match e.downcast_ref::<store::AlreadyExists>() {
@@ -690,40 +706,114 @@ pub fn run(dir: &Path, args: &ApplyArgs) -> Result<()> {
         })?;
         store::publish(&outcome.replace, true)?;
     }
-    let (mut created, mut renewed, mut unchanged) = (0, 0, 0);
-    let width = outcome
+    let pairs: Vec<Pair> = outcome
         .steps
         .iter()
-        .map(|s| 2 * s.stem.len() + 9)
-        .max()
-        .unwrap_or(0);
-    for step in &outcome.steps {
-        let files = format!("{0}.crt {0}.key", step.stem);
-        let (word, why) = match &step.action {
-            Action::Created => {
-                created += 1;
-                ("created", String::new())
+        .map(|step| {
+            let (cert, key) = pair_paths(dir, &step.stem);
+            let (action, reason) = match &step.action {
+                Action::Created => ("created", None),
+                Action::Renewed(why) => ("renewed", Some(why.clone())),
+                Action::Unchanged => ("unchanged", None),
+            };
+            Pair {
+                name: step.stem.clone(),
+                role: step.role,
+                cert: cert.display().to_string(),
+                key: key.display().to_string(),
+                action,
+                reason,
+                what: step.what.clone(),
+                not_after: step.not_after,
             }
-            Action::Renewed(why) => {
-                renewed += 1;
-                ("renewed", format!(" ({why})"))
-            }
-            Action::Unchanged => {
-                unchanged += 1;
-                ("unchanged", String::new())
-            }
-        };
-        println!(
-            "{word:<9}  {files:<width$}  {}, until {}{why}",
-            step.what,
-            issue::date(step.not_after)
-        );
+        })
+        .collect();
+    let count = |action: &str| pairs.iter().filter(|p| p.action == action).count();
+    let report = Report {
+        dir: dir.display().to_string(),
+        spec: args.spec.display().to_string(),
+        dry_run: args.dry_run,
+        created: count("created"),
+        renewed: count("renewed"),
+        unchanged: count("unchanged"),
+        pairs,
+    };
+    let mut out = std::io::stdout().lock();
+    if args.json {
+        serde_json::to_writer_pretty(&mut out, &report)?;
+        writeln!(out)?;
+    } else {
+        if args.dry_run {
+            writeln!(
+                out,
+                "Dry run: nothing written. `otelpki --dir {} apply {}` would do this:",
+                dir.display(),
+                args.spec.display()
+            )?;
+        }
+        let width = report
+            .pairs
+            .iter()
+            .map(|p| 2 * p.name.len() + 9)
+            .max()
+            .unwrap_or(0);
+        for pair in &report.pairs {
+            let files = format!("{0}.crt {0}.key", pair.name);
+            let why = pair
+                .reason
+                .as_ref()
+                .map(|r| format!(" ({r})"))
+                .unwrap_or_default();
+            writeln!(
+                out,
+                "{:<9}  {files:<width$}  {}, until {}{why}",
+                pair.action,
+                pair.what,
+                issue::date(pair.not_after)
+            )?;
+        }
+        writeln!(
+            out,
+            "{} created, {} renewed, {} unchanged in {}",
+            report.created,
+            report.renewed,
+            report.unchanged,
+            dir.display()
+        )?;
     }
-    println!(
-        "{created} created, {renewed} renewed, {unchanged} unchanged in {}",
-        dir.display()
-    );
+    out.flush()?;
     Ok(())
+}
+
+/// `apply --json` (README, "`otelpki apply`"): what was done to each pair, in spec order
+/// (the CA first), and the totals.
+#[derive(Serialize)]
+struct Report {
+    dir: String,
+    spec: String,
+    /// True when nothing was written (`--dry-run`): the pairs say what would be done.
+    dry_run: bool,
+    created: usize,
+    renewed: usize,
+    unchanged: usize,
+    pairs: Vec<Pair>,
+}
+
+#[derive(Serialize)]
+struct Pair {
+    /// File stem: `gateway` for gateway.crt and gateway.key.
+    name: String,
+    role: Role,
+    cert: String,
+    key: String,
+    /// `created`, `renewed` or `unchanged`.
+    action: &'static str,
+    /// Why a pair was renewed; null otherwise.
+    reason: Option<String>,
+    /// The same words as the text report: `server for localhost, 127.0.0.1`.
+    what: String,
+    #[serde(with = "time::serde::rfc3339")]
+    not_after: OffsetDateTime,
 }
 
 fn read_spec(path: &Path) -> Result<String> {

@@ -83,7 +83,8 @@ struct Details {
 
 pub fn run(dir: &Path, args: &CheckArgs) -> Result<Outcome> {
     let now = OffsetDateTime::now_utc();
-    let entries = pki::scan(dir)?;
+    let found = pki::scan_all(dir)?;
+    let entries = found.entries;
     let window = &args.expires_within;
     let mut findings = Vec::new();
     let mut checked = Vec::new();
@@ -94,7 +95,14 @@ pub fn run(dir: &Path, args: &CheckArgs) -> Result<Outcome> {
         .filter(|e| e.role != Some(Role::Ca))
         .filter_map(|e| reissue_of(e).ok().map(|(r, role)| r.command(role, None)))
         .collect();
+    findings.extend(
+        found
+            .unreadable
+            .iter()
+            .map(|bad| unreadable_finding(dir, bad, &reissue_all)),
+    );
     let ca_path = dir.join("ca.crt");
+    let ca_unreadable = found.unreadable.iter().any(|bad| bad.path == ca_path);
     let anchors = if entries.iter().any(|e| e.cert_path == ca_path) {
         let anchors = Anchors::load(&ca_path)?;
         findings.extend(verify::ca_findings(
@@ -104,6 +112,8 @@ pub fn run(dir: &Path, args: &CheckArgs) -> Result<Outcome> {
             &reissue_all,
         )?);
         Some(anchors)
+    } else if ca_unreadable {
+        None
     } else {
         findings.push(Finding::new(
             "no-ca",
@@ -203,6 +213,40 @@ pub fn run(dir: &Path, args: &CheckArgs) -> Result<Outcome> {
         certificates: checked,
     };
     report::print(&details, &text, &findings, args.json)
+}
+
+/// A `*.crt` of the directory that is not a certificate: named, with what is wrong with it.
+/// `check` goes on with the rest, so one stray file does not hide the other findings.
+fn unreadable_finding(dir: &Path, bad: &pki::Unreadable, reissue_all: &[String]) -> Finding {
+    let fix = if bad.name == "ca" {
+        let mut steps = vec![
+            "restore it from a backup; or make a new CA:".to_string(),
+            report::command(dir, &["init-ca", "--force"]),
+            "then issue every certificate again and redistribute ca.crt:".into(),
+        ];
+        steps.extend(reissue_all.iter().cloned());
+        steps.join("\n")
+    } else {
+        let again = |role: &str, who: &str| {
+            report::command(
+                dir,
+                &["issue", role, who, "...", "--name", &bad.name, "--force"],
+            )
+        };
+        format!(
+            "every *.crt in {} is read as a certificate: move the file away if it is not one;\n\
+             if it was one, issue it again as a server or a client:\n{}\n{}",
+            dir.display(),
+            again("server", "--san"),
+            again("client", "--cn")
+        )
+    };
+    Finding::new(
+        "cert-unreadable",
+        bad.path.display().to_string(),
+        format!("cannot be read as a certificate: {:#}", bad.error),
+        fix,
+    )
 }
 
 /// `certs/server.crt  server  localhost, 127.0.0.1  until 2027-11-25 (364 days)`

@@ -226,6 +226,10 @@ pub struct ApplyArgs {
     /// Show what would be created or renewed, and write nothing
     #[arg(long)]
     pub dry_run: bool,
+
+    /// Print what was done to each pair as JSON (shape in the README)
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Args)]

@@ -38,11 +38,9 @@ pub struct Entry {
 impl Entry {
     pub fn from_file(cert_path: &Path) -> Result<Entry> {
         let der = read::certificate(cert_path)?;
-        let x = read::parse_cert(&der)?;
-        let name = cert_path
-            .file_stem()
-            .map(|s| s.to_string_lossy().into_owned())
-            .unwrap_or_default();
+        let x = read::parse_cert(&der)
+            .with_context(|| format!("`{}` is not a usable certificate", cert_path.display()))?;
+        let name = stem(cert_path);
         let key_path = cert_path.with_extension("key");
         let is_ca = x
             .basic_constraints()
@@ -102,6 +100,34 @@ pub fn ip_from_bytes(b: &[u8]) -> Option<std::net::IpAddr> {
 /// Every `*.crt` in `dir`, sorted by name (ca first). A file that cannot be read as a
 /// certificate is an error naming it.
 pub fn scan(dir: &Path) -> Result<Vec<Entry>> {
+    let found = scan_all(dir)?;
+    match found.unreadable.into_iter().next() {
+        Some(bad) => Err(bad.error.context(format!(
+            "every *.crt in `{}` is read as a certificate, and `{}` cannot be; restore it, or \
+             move it away if it is not one",
+            dir.display(),
+            bad.path.display()
+        ))),
+        None => Ok(found.entries),
+    }
+}
+
+/// What `scan_all` found: the certificates, and the `*.crt` files that are not one.
+pub struct Scan {
+    pub entries: Vec<Entry>,
+    pub unreadable: Vec<Unreadable>,
+}
+
+/// A `*.crt` in the directory that cannot be read as a certificate, and why.
+pub struct Unreadable {
+    pub name: String,
+    pub path: PathBuf,
+    pub error: anyhow::Error,
+}
+
+/// Every `*.crt` in `dir`; the ones that cannot be read are listed apart, for the commands
+/// (`check`, `apply`) that can go on without them.
+pub fn scan_all(dir: &Path) -> Result<Scan> {
     let listing = fs::read_dir(dir).with_context(|| {
         format!(
             "cannot read the PKI directory `{}`; create one with `otelpki --dir {} init`",
@@ -114,12 +140,30 @@ pub fn scan(dir: &Path) -> Result<Vec<Entry>> {
         .filter(|p| p.extension().is_some_and(|x| x == "crt") && p.is_file())
         .collect();
     paths.sort();
-    let mut entries = paths
-        .iter()
-        .map(|p| Entry::from_file(p))
-        .collect::<Result<Vec<_>>>()?;
-    entries.sort_by_key(|e| (e.name != "ca", e.name.clone()));
-    Ok(entries)
+    let mut found = Scan {
+        entries: Vec::new(),
+        unreadable: Vec::new(),
+    };
+    for path in paths {
+        match Entry::from_file(&path) {
+            Ok(entry) => found.entries.push(entry),
+            Err(error) => found.unreadable.push(Unreadable {
+                name: stem(&path),
+                error,
+                path,
+            }),
+        }
+    }
+    found
+        .entries
+        .sort_by_key(|e| (e.name != "ca", e.name.clone()));
+    Ok(found)
+}
+
+fn stem(path: &Path) -> String {
+    path.file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_default()
 }
 
 /// The entries of one role.

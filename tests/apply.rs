@@ -313,3 +313,94 @@ fn the_example_spec_applies() {
         .success()
         .stdout(contains("created    gateway.crt gateway.key"));
 }
+
+/// `--json` reports the same as the text, per pair with its files, and with `--dry-run` the
+/// plan; a renewal carries its reason.
+#[test]
+fn json_reports_each_pair() {
+    let p = pki(SPEC);
+    let json = |extra: &[&str]| -> serde_json::Value {
+        let mut args = vec!["--json"];
+        args.extend_from_slice(extra);
+        let out = p.apply(&args).success().get_output().stdout.clone();
+        serde_json::from_slice(&out).unwrap()
+    };
+    let plan = json(&["--dry-run"]);
+    assert_eq!(plan["dry_run"], true);
+    assert_eq!(plan["created"], 4);
+    assert!(!p.dir.exists(), "--dry-run --json created the directory");
+
+    let doc = json(&[]);
+    assert_eq!(doc["dry_run"], false);
+    assert_eq!(
+        (doc["created"].clone(), doc["unchanged"].clone()),
+        (4.into(), 0.into())
+    );
+    let pairs = doc["pairs"].as_array().unwrap();
+    let names: Vec<&str> = pairs.iter().map(|p| p["name"].as_str().unwrap()).collect();
+    assert_eq!(names, ["ca", "gateway", "checkout-service", "client"]);
+    let roles: Vec<&str> = pairs.iter().map(|p| p["role"].as_str().unwrap()).collect();
+    assert_eq!(roles, ["ca", "server", "client", "client"]);
+    for pair in pairs {
+        assert_eq!(pair["action"], "created", "{pair:#}");
+        assert!(pair["reason"].is_null());
+        // The paths it names are the files it wrote, and not_after is the certificate's.
+        let cert = std::fs::read(pair["cert"].as_str().unwrap()).unwrap();
+        assert!(std::path::Path::new(pair["key"].as_str().unwrap()).is_file());
+        let der = pem::parse(&cert).unwrap();
+        let (_, x) = x509_parser::parse_x509_certificate(der.contents()).unwrap();
+        let not_after = time::OffsetDateTime::parse(
+            pair["not_after"].as_str().unwrap(),
+            &time::format_description::well_known::Rfc3339,
+        )
+        .unwrap();
+        assert_eq!(
+            not_after.unix_timestamp(),
+            x.validity().not_after.timestamp()
+        );
+    }
+
+    p.respec(&SPEC.replace(r#""127.0.0.1"]"#, r#""127.0.0.1", "::1"]"#));
+    let doc = json(&[]);
+    assert_eq!(
+        (doc["renewed"].clone(), doc["unchanged"].clone()),
+        (1.into(), 3.into())
+    );
+    let gateway = &doc["pairs"][1];
+    assert_eq!(gateway["action"], "renewed");
+    assert!(
+        gateway["reason"].as_str().unwrap().contains("::1"),
+        "{gateway:#}"
+    );
+}
+
+/// A `*.crt` that is not a certificate: apply goes on past one the spec does not mention (and
+/// says so), and refuses to replace one it manages without being told, writing nothing.
+#[test]
+fn unreadable_files_in_the_directory() {
+    let p = pki(SPEC);
+    p.apply(&[]).success();
+    std::fs::write(p.dir.join("notes.crt"), "not a certificate\n").unwrap();
+    p.apply(&[])
+        .success()
+        .stderr(contains("skipping"))
+        .stderr(contains("notes.crt"))
+        .stdout(contains("0 created, 0 renewed, 4 unchanged"));
+
+    let gateway = p.dir.join("gateway.crt");
+    let cut = std::fs::read(&gateway).unwrap()[..200].to_vec();
+    std::fs::write(&gateway, &cut).unwrap();
+    p.respec(&SPEC.replace(r#"cn = "checkout-service""#, r#"cn = "cart""#));
+    let before = files(&p.dir);
+    p.apply(&[])
+        .code(2)
+        .stderr(contains("gateway.crt"))
+        .stderr(contains("cannot be read"));
+    assert_eq!(files(&p.dir), before, "a refused apply wrote files");
+
+    // Moving the pair away, as the message says, lets apply issue it again.
+    std::fs::remove_file(&gateway).unwrap();
+    std::fs::remove_file(p.dir.join("gateway.key")).unwrap();
+    let out = p.stdout(&[]);
+    assert!(line(&out, "gateway").starts_with("created"), "{out}");
+}

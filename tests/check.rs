@@ -819,6 +819,69 @@ fn check_finds_every_problem_of_a_directory_and_the_fixes_work() {
     assert_eq!(code, 0, "after the fixes: {doc:#}");
 }
 
+/// A `*.crt` that is not a certificate is a finding, and check goes on with the rest; a
+/// broken ca.crt is that finding (not "no CA"), and its printed fix, run line by line,
+/// gives a PKI that passes.
+#[test]
+fn check_reports_an_unreadable_certificate_and_goes_on() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("pki");
+    otelpki(&dir).arg("init").assert().success();
+    std::fs::write(dir.join("notes.crt"), "meeting notes\n").unwrap();
+    std::fs::copy(dir.join("server.key"), dir.join("client.key")).unwrap();
+    let (code, doc, stderr) = json(&dir, &["check"]);
+    no_panic(&stderr);
+    assert_eq!(code, 1, "{doc:#}");
+    let f = finding(&doc, "cert-unreadable");
+    assert!(f["about"].as_str().unwrap().ends_with("notes.crt"), "{f:#}");
+    assert!(problem(f).contains("neither PEM"), "{f:#}");
+    assert!(fix(f).contains("--name notes --force"), "{f:#}");
+    // The rest was still checked.
+    finding(&doc, "key-mismatch");
+    assert_eq!(findings(&doc).len(), 2, "{doc:#}");
+    let (code, out, _) = text(&dir, &["check"]);
+    assert_eq!(code, 1);
+    assert!(out.contains("problem [cert-unreadable]"), "{out}");
+    assert!(out.contains("client.crt  client"), "{out}");
+
+    std::fs::rename(dir.join("notes.crt"), dir.join("notes.txt")).unwrap();
+    run_fix(finding(&doc, "key-mismatch"));
+    let (code, doc, _) = json(&dir, &["check"]);
+    assert_eq!(code, 0, "{doc:#}");
+
+    // A truncated ca.crt.
+    let ca = dir.join("ca.crt");
+    let cut = std::fs::read(&ca).unwrap()[..150].to_vec();
+    std::fs::write(&ca, cut).unwrap();
+    let (code, doc, _) = json(&dir, &["check"]);
+    assert_eq!(code, 1, "{doc:#}");
+    assert_eq!(codes(&doc), ["cert-unreadable"], "{doc:#}");
+    let f = finding(&doc, "cert-unreadable");
+    assert!(f["about"].as_str().unwrap().ends_with("ca.crt"), "{f:#}");
+    let commands: Vec<&str> = fix(f)
+        .lines()
+        .filter(|l| l.starts_with("otelpki "))
+        .collect();
+    assert_eq!(commands.len(), 3, "init-ca and both leaves: {f:#}");
+    assert!(commands[0].ends_with("init-ca --force"), "{f:#}");
+    for command in commands {
+        let words: Vec<&str> = command.split_whitespace().skip(1).collect();
+        let out = assert_cmd::Command::new(assert_cmd::cargo::cargo_bin!("otelpki"))
+            .env_remove("OTELPKI_DIR")
+            .args(&words)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "`{command}`: {out:?}");
+    }
+    let (code, doc, _) = json(&dir, &["check"]);
+    assert_eq!(code, 0, "after the fix: {doc:#}");
+    let (ok, text) = crate::common::openssl_in(
+        &dir,
+        &["verify", "-CAfile", "ca.crt", "server.crt", "client.crt"],
+    );
+    assert!(ok, "{text}");
+}
+
 #[test]
 fn check_reports_an_expired_or_expiring_ca() {
     let tmp = tempfile::tempdir().unwrap();

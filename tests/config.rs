@@ -316,6 +316,24 @@ fn collector_paths_under_a_mount_path() {
         .stderr(predicate::str::contains("absolute"));
 }
 
+/// config renders every pair of DIR, so a `*.crt` that is not a certificate stops it (no
+/// Secret silently left out), with the file named and what to do.
+#[test]
+fn a_stray_crt_file_is_named() {
+    let pki = Pki::new(&[]);
+    std::fs::write(pki.dir.join("notes.crt"), "not a certificate\n").unwrap();
+    for target in ["k8s", "cert-manager", "collector"] {
+        pki.cmd()
+            .args(["config", target])
+            .assert()
+            .code(2)
+            .stdout("")
+            .stderr(
+                predicate::str::contains("notes.crt").and(predicate::str::contains("move it away")),
+            );
+    }
+}
+
 #[test]
 fn several_pairs_need_a_choice() {
     let pki = Pki::new(&[]);
