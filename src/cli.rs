@@ -103,6 +103,19 @@ files: created, renewed or unchanged.",
         after_help = "Example (the article's Collector, with mTLS):\n  otelpki probe https://otel-collector.observability.svc:4317 --cert certs/client.crt --key certs/client.key\n  otelpki probe localhost:4318 --ca certs/ca.crt\n\nExit codes: 0 handshake ok, 1 problems found (each with the way to fix it), 2 unusable input.\nSends no telemetry: it completes the TLS handshake, waits briefly for the server's verdict\non the client certificate, and closes."
     )]
     Probe(ProbeArgs),
+
+    /// Print the shell completion script for bash, zsh, fish, elvish or powershell
+    #[command(
+        after_help = "Example (install it once, then Tab completes commands, flags, key types and config targets):\n  otelpki completions bash > ~/.local/share/bash-completion/completions/otelpki\n  otelpki completions zsh > \"${fpath[1]}/_otelpki\"\n  otelpki completions fish > ~/.config/fish/completions/otelpki.fish"
+    )]
+    Completions(CompletionsArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell to complete in
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
 }
 
 #[derive(Debug, Args)]

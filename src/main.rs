@@ -1,6 +1,7 @@
+use std::io::Write;
 use std::process::ExitCode;
 
-use clap::Parser;
+use clap::{CommandFactory, Parser};
 
 use otelpki::cli::{Cli, Command, Issue};
 use otelpki::report::Outcome;
@@ -36,6 +37,11 @@ fn run(cli: &Cli) -> anyhow::Result<ExitCode> {
         Command::Verify(args) => return Ok(exit(verify::run(dir, args)?)),
         Command::Check(args) => return Ok(exit(check::run(dir, args)?)),
         Command::Probe(args) => return Ok(exit(probe::run(dir, args)?)),
+        Command::Completions(args) => {
+            let mut out = std::io::stdout().lock();
+            clap_complete::generate(args.shell, &mut Cli::command(), "otelpki", &mut out);
+            out.flush()?;
+        }
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -388,19 +388,124 @@ fn organisation_ca_keys_in_pkcs1_and_sec1_load() {
 /// Each command's --help ends with an example.
 #[test]
 fn help_shows_examples() {
-    for cmd in [
-        &["init"][..],
-        &["init-ca"],
-        &["issue", "server"],
-        &["issue", "client"],
-    ] {
-        otelpki(Path::new("unused"))
+    // Every command that runs (the leaves of the command tree), so a new one cannot skip it.
+    fn leaves(cmd: &clap::Command, path: Vec<String>, out: &mut Vec<Vec<String>>) {
+        let subs: Vec<&clap::Command> = cmd
+            .get_subcommands()
+            .filter(|c| c.get_name() != "help")
+            .collect();
+        if subs.is_empty() {
+            out.push(path.clone());
+        }
+        for sub in subs {
+            let mut p = path.clone();
+            p.push(sub.get_name().to_string());
+            leaves(sub, p, out);
+        }
+    }
+    let mut all = Vec::new();
+    leaves(
+        &<otelpki::cli::Cli as clap::CommandFactory>::command(),
+        Vec::new(),
+        &mut all,
+    );
+    assert!(all.len() >= 16, "{all:?}");
+    for cmd in &all {
+        let out = otelpki(Path::new("unused"))
             .args(cmd)
             .arg("--help")
-            .assert()
-            .success()
-            .stdout(predicate::str::contains("Example").and(predicate::str::contains("otelpki ")));
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{cmd:?}");
+        let help = String::from_utf8_lossy(&out.stdout);
+        let example = help
+            .rfind("Example")
+            .unwrap_or_else(|| panic!("{cmd:?} --help has no example:\n{help}"));
+        assert!(
+            help[example..].contains(&format!("otelpki {}", cmd.join(" ")))
+                || help[example..].contains(&format!(" {} ", cmd.join(" "))),
+            "{cmd:?}: the example does not run the command:\n{help}"
+        );
     }
+}
+
+/// The bash completion script, loaded into a real bash, completes commands, key types and
+/// config targets; the other shells' scripts are generated.
+#[test]
+fn shell_completions() {
+    let script = otelpki(Path::new("unused"))
+        .args(["completions", "bash"])
+        .output()
+        .unwrap();
+    assert!(script.status.success());
+    let tmp = tempfile::tempdir().unwrap();
+    let path = tmp.path().join("otelpki.bash");
+    std::fs::write(&path, &script.stdout).unwrap();
+    let complete = |line: &str| -> Vec<String> {
+        let words: Vec<&str> = line.split(' ').collect();
+        let program = format!(
+            "source {}\nCOMP_WORDS=({})\nCOMP_CWORD={}\nCOMP_LINE='{line}'\nCOMP_POINT=${{#COMP_LINE}}\n\
+             _otelpki otelpki '{}' '{}'\nprintf '%s\\n' \"${{COMPREPLY[@]}}\"\n",
+            path.display(),
+            words
+                .iter()
+                .map(|w| format!("'{w}'"))
+                .collect::<Vec<_>>()
+                .join(" "),
+            words.len() - 1,
+            words[words.len() - 1],
+            words[words.len() - 2],
+        );
+        let out = std::process::Command::new("bash")
+            .args(["--norc", "--noprofile", "-c", &program])
+            .output()
+            .expect("bash is needed for this test");
+        assert!(
+            out.status.success(),
+            "{line}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let mut got: Vec<String> = String::from_utf8_lossy(&out.stdout)
+            .split_whitespace()
+            .filter(|w| !w.starts_with('-'))
+            .map(str::to_string)
+            .collect();
+        got.sort();
+        got
+    };
+    assert_eq!(complete("otelpki ini"), ["init", "init-ca"]);
+    assert_eq!(
+        complete("otelpki init --key-type "),
+        [
+            "ecdsa-p256",
+            "ecdsa-p384",
+            "ed25519",
+            "rsa-2048",
+            "rsa-3072",
+            "rsa-4096"
+        ]
+    );
+    assert_eq!(
+        complete("otelpki config "),
+        ["cert-manager", "collector", "env", "help", "java", "k8s"]
+    );
+    for shell in ["zsh", "fish", "elvish", "powershell"] {
+        let out = otelpki(Path::new("unused"))
+            .args(["completions", shell])
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{shell}");
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            text.contains("init-ca") && text.contains("cert-manager"),
+            "{shell}"
+        );
+    }
+    otelpki(Path::new("unused"))
+        .args(["completions", "tcsh"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("tcsh"));
 }
 
 /// Every file of `dir` with its bytes, to prove a refused command changed nothing.
