@@ -4,9 +4,10 @@
 //! A failed server certificate is judged again by `verify::judge` (the same findings as
 //! `verify`), from the chain captured during the handshake.
 //!
-//! Every wait is bounded by `--timeout`: the connect, each read, and the pause after the
-//! handshake in which a TLS 1.3 server says whether it accepted the client certificate (it
-//! answers with an alert if not, and with a record such as a session ticket if so).
+//! Every wait is bounded by `--timeout`: the name lookup, the connect, each read, and the pause
+//! after the handshake in which a TLS 1.3 server says whether it accepted the client
+//! certificate (it answers with an alert if not, and with a record such as a session ticket if
+//! so).
 
 use std::io::{self, Read, Write};
 use std::net::{SocketAddr, TcpStream, ToSocketAddrs};
@@ -340,9 +341,36 @@ fn connect(
     about: &str,
 ) -> Result<(TcpStream, SocketAddr), Finding> {
     let target = format!("{}:{port}", ep.host_in_url());
-    let addrs: Vec<SocketAddr> = match (ep.host.as_str(), port).to_socket_addrs() {
-        Ok(a) => a.take(MAX_ADDRESSES).collect(),
+    let host = ep.host.clone();
+    let lookup = within(timeout, move || {
+        (host.as_str(), port)
+            .to_socket_addrs()
+            .map(|a| a.take(MAX_ADDRESSES).collect::<Vec<SocketAddr>>())
+    });
+    let addrs: Vec<SocketAddr> = match lookup {
         Err(e) => {
+            return Err(Finding::new(
+                "connect-failed",
+                about,
+                format!("cannot start the name lookup of `{}`: {e}", ep.host),
+                "try again when the system has resources to spare",
+            ));
+        }
+        Ok(None) => {
+            return Err(Finding::new(
+                "timeout",
+                about,
+                format!(
+                    "cannot resolve `{}` within {} s (the name lookup did not answer)",
+                    ep.host,
+                    timeout.as_secs()
+                ),
+                "check the resolver (/etc/resolv.conf) and the host name, or probe from where \
+                 the SDK runs",
+            ));
+        }
+        Ok(Some(Ok(a))) => a,
+        Ok(Some(Err(e))) => {
             return Err(Finding::new(
                 "unresolved-host",
                 about,
@@ -392,6 +420,23 @@ fn connect(
             listen,
         ),
     })
+}
+
+/// Runs `work` on its own thread and waits at most `timeout` for its answer: std's name
+/// lookup (getaddrinfo) has no timeout of its own. A lookup that does not answer is left
+/// behind on its thread, which ends with the process.
+fn within<T: Send + 'static>(
+    timeout: Duration,
+    work: impl FnOnce() -> T + Send + 'static,
+) -> io::Result<Option<T>> {
+    let (tx, rx) = std::sync::mpsc::sync_channel(1);
+    std::thread::Builder::new()
+        .name("lookup".into())
+        .spawn(move || {
+            // The receiver is gone when the wait is over; the answer is then dropped.
+            let _ = tx.send(work());
+        })?;
+    Ok(rx.recv_timeout(timeout).ok())
 }
 
 fn version_name(v: Option<ProtocolVersion>) -> String {
@@ -914,4 +959,20 @@ fn client_rejected(setup: &Setup<'_>, alert: AlertDescription, hints: &[String])
             "issue the client certificate from the CA in the server's client_ca_file:\n{reissue}\n(or set client_ca_file to the CA that signed it)"
         ),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A lookup that never answers is given up after the timeout; one that answers is used.
+    #[test]
+    fn waits_are_bounded() {
+        let (hold, blocked) = std::sync::mpsc::channel::<()>();
+        let stuck = within(Duration::from_millis(50), move || blocked.recv().is_ok());
+        assert_eq!(stuck.unwrap(), None);
+        drop(hold); // lets the left-behind thread end
+        let quick = within(Duration::from_secs(30), || 42);
+        assert_eq!(quick.unwrap(), Some(42));
+    }
 }
