@@ -158,6 +158,11 @@ fn run_fix(f: &Value) {
         .lines()
         .find(|l| l.starts_with("otelpki "))
         .unwrap_or_else(|| panic!("no otelpki command in the fix: {f:#}"));
+    run_command(line);
+}
+
+/// Runs one printed `otelpki ...` line (a trailing `  # comment` dropped), asserting it succeeds.
+fn run_command(line: &str) {
     let command = line.split("  #").next().unwrap_or(line);
     let words: Vec<&str> = command.split_whitespace().skip(1).collect();
     let out = assert_cmd::Command::new(assert_cmd::cargo::cargo_bin!("otelpki"))
@@ -865,13 +870,7 @@ fn check_reports_an_unreadable_certificate_and_goes_on() {
     assert_eq!(commands.len(), 3, "init-ca and both leaves: {f:#}");
     assert!(commands[0].ends_with("init-ca --force"), "{f:#}");
     for command in commands {
-        let words: Vec<&str> = command.split_whitespace().skip(1).collect();
-        let out = assert_cmd::Command::new(assert_cmd::cargo::cargo_bin!("otelpki"))
-            .env_remove("OTELPKI_DIR")
-            .args(&words)
-            .output()
-            .unwrap();
-        assert!(out.status.success(), "`{command}`: {out:?}");
+        run_command(command);
     }
     let (code, doc, _) = json(&dir, &["check"]);
     assert_eq!(code, 0, "after the fix: {doc:#}");
