@@ -17,6 +17,9 @@ mod files;
 /// `fixtures`: seeded output reproducible and pinned; the good set passes and each bad
 /// fixture fails for its stated reason in rustls and openssl.
 mod fixtures;
+/// Go's crypto/tls (the Collector's TLS stack) judges the certificates and the fixtures, and
+/// `probe` diagnoses a Go server.
+mod go;
 /// The openssl CLI judges the certificates: verify -purpose, s_server/s_client mTLS.
 mod openssl;
 /// The real OpenTelemetry SDKs (Python, Node) export a span over mTLS with otelpki's certificates.
