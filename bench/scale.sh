@@ -59,26 +59,28 @@ done
 SCRIPT
 
 now_ns() { date +%s%N; }
+# timed_in D CMD: runs CMD in directory D; prints the wall time in ms.
+timed_in() {
+  local t0 t1
+  t0=$(now_ns)
+  (cd "$1" && eval "$2") >/dev/null
+  t1=$(now_ns)
+  awk -v ns=$((t1 - t0)) 'BEGIN {printf "%.1f", ns / 1e6}'
+}
 # time_ms DIR CMD: runs CMD in a fresh directory under DIR; prints the wall time in ms.
 time_ms() {
-  local d t0 t1
+  local d
   d=$(mktemp -d "$1/run.XXXXXX")
-  t0=$(now_ns)
-  (cd "$d" && eval "$2") >/dev/null
-  t1=$(now_ns)
+  timed_in "$d" "$2"
   rm -rf "$d"
-  awk -v ns=$((t1 - t0)) 'BEGIN {printf "%.1f", ns / 1e6}'
 }
 # rerun_ms DIR CMD: runs CMD in a fresh directory, then times a second run of it there.
 rerun_ms() {
-  local d t0 t1
+  local d
   d=$(mktemp -d "$1/run.XXXXXX")
   (cd "$d" && eval "$2") >/dev/null
-  t0=$(now_ns)
-  (cd "$d" && eval "$2") >/dev/null
-  t1=$(now_ns)
+  timed_in "$d" "$2"
   rm -rf "$d"
-  awk -v ns=$((t1 - t0)) 'BEGIN {printf "%.1f", ns / 1e6}'
 }
 # median_ms DIR CMD: the median of RUNS runs.
 median_ms() {

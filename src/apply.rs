@@ -298,7 +298,8 @@ pub fn decide(dir: &Path, plan: &Plan, src: &Source, now: OffsetDateTime) -> Res
         let found = pki::scan_all(dir)?;
         for bad in found.unreadable {
             // A file apply would write must not be replaced unseen; any other is not apply's.
-            if bad.name == "ca" || plan.leaves.iter().any(|w| w.stem == bad.name) {
+            let name = bad.name();
+            if name == "ca" || plan.leaves.iter().any(|w| w.stem == name) {
                 return Err(bad.error.context(format!(
                     "the spec manages `{}`, which cannot be read; restore it, or move it away \
                      (and its key) to let apply issue it again",

@@ -218,7 +218,7 @@ pub fn run(dir: &Path, args: &CheckArgs) -> Result<Outcome> {
 /// A `*.crt` of the directory that is not a certificate: named, with what is wrong with it.
 /// `check` goes on with the rest, so one stray file does not hide the other findings.
 fn unreadable_finding(dir: &Path, bad: &pki::Unreadable, reissue_all: &[String]) -> Finding {
-    let fix = if bad.name == "ca" {
+    let fix = if bad.name() == "ca" {
         let mut steps = vec![
             "restore it from a backup; or make a new CA:".to_string(),
             report::command(dir, &["init-ca", "--force"]),
@@ -230,7 +230,7 @@ fn unreadable_finding(dir: &Path, bad: &pki::Unreadable, reissue_all: &[String])
         let again = |role: &str, who: &str| {
             report::command(
                 dir,
-                &["issue", role, who, "...", "--name", &bad.name, "--force"],
+                &["issue", role, who, "...", "--name", &bad.name(), "--force"],
             )
         };
         format!(

@@ -120,9 +120,15 @@ pub struct Scan {
 
 /// A `*.crt` in the directory that cannot be read as a certificate, and why.
 pub struct Unreadable {
-    pub name: String,
     pub path: PathBuf,
     pub error: anyhow::Error,
+}
+
+impl Unreadable {
+    /// File stem: `server` for server.crt.
+    pub fn name(&self) -> String {
+        stem(&self.path)
+    }
 }
 
 /// Every `*.crt` in `dir`; the ones that cannot be read are listed apart, for the commands
@@ -147,11 +153,7 @@ pub fn scan_all(dir: &Path) -> Result<Scan> {
     for path in paths {
         match Entry::from_file(&path) {
             Ok(entry) => found.entries.push(entry),
-            Err(error) => found.unreadable.push(Unreadable {
-                name: stem(&path),
-                error,
-                path,
-            }),
+            Err(error) => found.unreadable.push(Unreadable { path, error }),
         }
     }
     found

@@ -476,14 +476,7 @@ fn shell_completions() {
     assert_eq!(complete("otelpki ini"), ["init", "init-ca"]);
     assert_eq!(
         complete("otelpki init --key-type "),
-        [
-            "ecdsa-p256",
-            "ecdsa-p384",
-            "ed25519",
-            "rsa-2048",
-            "rsa-3072",
-            "rsa-4096"
-        ]
+        crate::common::KEY_TYPES
     );
     assert_eq!(
         complete("otelpki config "),

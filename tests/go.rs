@@ -8,27 +8,17 @@
 //! nothing is downloaded. Servers listen on 127.0.0.1 with an ephemeral port, stop when the
 //! test drops them, and every wait is bounded.
 
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{ChildStdin, Command, Stdio};
 use std::sync::{OnceLock, mpsc};
 use std::time::{Duration, Instant};
 
-use crate::common::{Spawned, otelpki};
+use crate::common::{KEY_TYPES, Spawned, otelpki, output_lines};
 
 /// How long a server may take to report its port, or to report a connection.
 const WAIT: Duration = Duration::from_secs(20);
 /// How long one client run may take in all (tlspeer bounds its own dial and read at 10 s).
 const CLIENT_LIMIT: Duration = Duration::from_secs(30);
-
-const KEY_TYPES: [&str; 6] = [
-    "ecdsa-p256",
-    "ecdsa-p384",
-    "ed25519",
-    "rsa-2048",
-    "rsa-3072",
-    "rsa-4096",
-];
 
 /// `target/go/tlspeer`, built once per test run.
 fn tlspeer() -> &'static Path {
@@ -89,20 +79,7 @@ impl GoServer {
             .spawn()
             .expect("start tlspeer server");
         let stdin = child.stdin.take().expect("piped stdin");
-        let (tx, lines) = mpsc::channel();
-        for stream in [
-            Box::new(child.stdout.take().expect("stdout")) as Box<dyn std::io::Read + Send>,
-            Box::new(child.stderr.take().expect("stderr")),
-        ] {
-            let tx = tx.clone();
-            std::thread::spawn(move || {
-                for line in BufReader::new(stream).lines().map_while(Result::ok) {
-                    if tx.send(line).is_err() {
-                        break;
-                    }
-                }
-            });
-        }
+        let lines = output_lines(&mut child);
         let child = Spawned(child);
         let line = lines
             .recv_timeout(WAIT)

@@ -1,15 +1,6 @@
 use rustls::{CertificateError, Error};
 
-use crate::common::{Refused, client, handshake, init_pki, mtls_server, otelpki};
-
-const KEY_TYPES: [&str; 6] = [
-    "ecdsa-p256",
-    "ecdsa-p384",
-    "ed25519",
-    "rsa-2048",
-    "rsa-3072",
-    "rsa-4096",
-];
+use crate::common::{KEY_TYPES, Refused, client, handshake, init_pki, mtls_server, otelpki};
 
 /// For every key type: an mTLS handshake succeeds by DNS name and by IPv4 and IPv6 SAN, and
 /// fails for a wrong name, for a client certificate from a second CA, and with no client cert.

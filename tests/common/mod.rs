@@ -13,6 +13,16 @@ use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName};
 use rustls::server::WebPkiClientVerifier;
 use rustls::{ClientConfig, ClientConnection, RootCertStore, ServerConfig, ServerConnection};
 
+/// The six key types (DESIGN §2), in the order `--help` and the completions list them.
+pub const KEY_TYPES: [&str; 6] = [
+    "ecdsa-p256",
+    "ecdsa-p384",
+    "ed25519",
+    "rsa-2048",
+    "rsa-3072",
+    "rsa-4096",
+];
+
 /// `otelpki --dir DIR ...`, with OTELPKI_DIR removed so the caller's environment can't leak in.
 pub fn otelpki(dir: &Path) -> assert_cmd::Command {
     let mut cmd = assert_cmd::Command::new(assert_cmd::cargo::cargo_bin!("otelpki"));
@@ -191,6 +201,25 @@ pub const S_SERVER_MTLS: &[&str] = &[
     "-verify_return_error",
 ];
 
+/// The lines a child writes to its piped stdout and stderr, as they come.
+pub fn output_lines(child: &mut Child) -> mpsc::Receiver<String> {
+    let (tx, rx) = mpsc::channel();
+    for stream in [
+        Box::new(child.stdout.take().expect("piped stdout")) as Box<dyn std::io::Read + Send>,
+        Box::new(child.stderr.take().expect("piped stderr")),
+    ] {
+        let tx = tx.clone();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stream).lines().map_while(Result::ok) {
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+    }
+    rx
+}
+
 /// `openssl s_server` in `dir` on an ephemeral 127.0.0.1 port with `args`, serving one
 /// connection. Returns the server, its port, and its stdout and stderr lines.
 pub fn s_server(dir: &Path, args: &[&str]) -> (Spawned, u16, mpsc::Receiver<String>) {
@@ -203,20 +232,7 @@ pub fn s_server(dir: &Path, args: &[&str]) -> (Spawned, u16, mpsc::Receiver<Stri
         .stderr(Stdio::piped())
         .spawn()
         .expect("spawn openssl s_server");
-    let (tx, rx) = mpsc::channel();
-    for stream in [
-        Box::new(child.stdout.take().expect("stdout")) as Box<dyn std::io::Read + Send>,
-        Box::new(child.stderr.take().expect("stderr")),
-    ] {
-        let tx = tx.clone();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stream).lines().map_while(Result::ok) {
-                if tx.send(line).is_err() {
-                    break;
-                }
-            }
-        });
-    }
+    let rx = output_lines(&mut child);
     let server = Spawned(child);
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
