@@ -3,7 +3,6 @@
 //! leaves the rest alone, and says per file what it did. Everything is signed in one process
 //! and published in one batch per kind of write, so a thousand clients cost milliseconds each.
 
-use std::fs;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
@@ -694,18 +693,23 @@ pub fn run(dir: &Path, args: &ApplyArgs) -> Result<()> {
     if plan.key_type == KeyType::Ed25519 {
         eprintln!("{ED25519_WARNING}");
     }
+    // The writer's lock is taken before the directory is read: what apply decides from is
+    // what it replaces. A dry run writes nothing and reads like `check`, without it.
+    let _lock = if args.dry_run {
+        None
+    } else {
+        Some(store::lock(dir)?)
+    };
     let outcome = decide(dir, &plan, &src, now)?;
     if !args.dry_run {
-        store::ensure_dir(dir)?;
-        store::publish(&outcome.create, false).map_err(|e| {
+        store::publish_batch(&outcome.create, &outcome.replace).map_err(|e| {
             match e.downcast_ref::<store::AlreadyExists>() {
                 Some(exists) => anyhow::anyhow!(
-                    "{exists}: another process wrote it while apply ran; run apply again"
+                    "{exists}: another program wrote it while apply ran; run apply again"
                 ),
                 None => e,
             }
         })?;
-        store::publish(&outcome.replace, true)?;
     }
     let pairs: Vec<Pair> = outcome
         .steps
@@ -818,14 +822,12 @@ struct Pair {
 }
 
 fn read_spec(path: &Path) -> Result<String> {
-    let meta = fs::metadata(path).with_context(|| {
+    let bytes = read::read_regular(path, 16 * read::MAX_FILE_SIZE, "specs").with_context(|| {
         format!(
             "cannot read the spec `{}`; write one (see examples/otelpki.toml) or pass its path",
             path.display()
         )
     })?;
-    if meta.len() > 16 * read::MAX_FILE_SIZE {
-        bail!("`{}` is too large to be a spec", path.display());
-    }
-    fs::read_to_string(path).with_context(|| format!("cannot read the spec `{}`", path.display()))
+    String::from_utf8(bytes)
+        .map_err(|_| anyhow::anyhow!("the spec `{}` is not UTF-8 text", path.display()))
 }

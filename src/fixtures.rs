@@ -166,13 +166,13 @@ pub fn generate(dir: &Path, seed: Option<&str>, now: OffsetDateTime) -> Result<M
 /// `generate` with every option.
 pub fn generate_with(dir: &Path, opts: &Options) -> Result<Manifest> {
     let (manifest, outputs) = build(dir, opts)?;
+    let _lock = store::lock(dir)?;
     let hint = "pass --force to regenerate the fixtures, or --dir for another directory";
     let with_hint = |e: anyhow::Error| match e.downcast_ref::<AlreadyExists>() {
         Some(exists) => anyhow::anyhow!("{exists}; {hint}"),
         None => e,
     };
     store::refuse_existing(&outputs, opts.force).map_err(with_hint)?;
-    store::ensure_dir(dir)?;
     store::publish(&outputs, opts.force).map_err(with_hint)?;
     Ok(manifest)
 }

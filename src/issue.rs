@@ -284,6 +284,7 @@ pub fn init_ca(dir: &Path, args: &InitCaArgs) -> Result<()> {
     let outputs_hint =
         "pass --force to replace the CA (every certificate it signed stops being trusted)";
     let (crt, key) = pair_paths(dir, "ca");
+    let _lock = store::lock(dir)?;
     store::refuse_existing(&[Output::key(key, ""), Output::public(crt, "")], args.force)
         .map_err(|e| with_hint(e, outputs_hint))?;
     warn_key_type(args.key_type);
@@ -356,10 +357,21 @@ fn issue_leaf(
         }
     );
     let (crt, key) = pair_paths(dir, stem);
+    let now = OffsetDateTime::now_utc();
+    // A CA from elsewhere (--ca-cert) is judged before DIR is touched, and so is a DIR that
+    // does not exist (it holds no CA): a refused command creates nothing.
+    let outside = if leaf.ca_cert.is_some() || !dir.is_dir() {
+        Some(issuer_for(dir, leaf, now)?)
+    } else {
+        None
+    };
+    let _lock = store::lock(dir)?;
     store::refuse_existing(&[Output::key(key, ""), Output::public(crt, "")], leaf.force)
         .map_err(|e| with_hint(e, &hint))?;
-    let now = OffsetDateTime::now_utc();
-    let ca = issuer_for(dir, leaf, now)?;
+    let ca = match outside {
+        Some(ca) => ca,
+        None => issuer_for(dir, leaf, now)?,
+    };
     let key_type = leaf.key_type.or(ca.key_type).unwrap_or(KeyType::EcdsaP256);
     warn_key_type(key_type);
     let spec = leaf_spec(cn, leaf.org.as_deref(), sans, leaf.days, key_type, &ca, now)?;
@@ -424,6 +436,7 @@ pub fn init(dir: &Path, args: &InitArgs) -> Result<()> {
         .iter()
         .flat_map(|(c, k)| [Output::key(k.clone(), ""), Output::public(c.clone(), "")])
         .collect();
+    let _lock = store::lock(dir)?;
     store::refuse_existing(&placeholders, args.force).map_err(|e| with_hint(e, hint))?;
     warn_key_type(args.key_type);
 

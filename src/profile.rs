@@ -38,7 +38,15 @@ pub const BACKDATE: Duration = Duration::minutes(1);
 /// The validity window `[now - 1 min, now + days]`, truncated to whole seconds as X.509 stores it.
 pub fn validity(now: OffsetDateTime, days: u32) -> (OffsetDateTime, OffsetDateTime) {
     let now = now.replace_nanosecond(0).unwrap_or(now);
-    (now - BACKDATE, now + Duration::days(i64::from(days)))
+    // `seed::clock` keeps `now` within years where neither end can overflow; saturating is
+    // only a guard, never a panic.
+    let end = now
+        .checked_add(Duration::days(i64::from(days)))
+        .unwrap_or(time::PrimitiveDateTime::MAX.assume_utc());
+    let start = now
+        .checked_sub(BACKDATE)
+        .unwrap_or(time::PrimitiveDateTime::MIN.assume_utc());
+    (start, end)
 }
 
 /// A positive serial number of exactly 16 bytes: the top bit cleared (positive) and the first

@@ -3,6 +3,8 @@
 //! what was expected.
 
 use std::fs;
+use std::io::Read;
+use std::os::unix::fs::{FileTypeExt, OpenOptionsExt};
 use std::path::Path;
 
 use anyhow::{Context, Result, anyhow, bail};
@@ -14,21 +16,58 @@ pub const MAX_FILE_SIZE: u64 = 1024 * 1024;
 
 /// Reads a file of at most `MAX_FILE_SIZE` bytes.
 pub fn read_small(path: &Path) -> Result<Vec<u8>> {
-    let meta = fs::metadata(path).with_context(|| format!("cannot read `{}`", path.display()))?;
-    if meta.is_dir() {
+    read_regular(path, MAX_FILE_SIZE, "certificates and keys")
+}
+
+/// Reads `path` only if it is a regular file of at most `limit` bytes (DESIGN §3, bounded
+/// input). A FIFO, a socket or a device is refused at once, before a byte is read (it is
+/// opened non-blocking, so even opening a FIFO with no writer cannot hang), and a file that
+/// grows past `limit` while it is read is refused too, never read whole. `what` names what
+/// the file should hold, for the error.
+pub fn read_regular(path: &Path, limit: u64, what: &str) -> Result<Vec<u8>> {
+    let file = fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY | libc::O_CLOEXEC)
+        .open(path)
+        .with_context(|| format!("cannot read `{}`", path.display()))?;
+    let meta = file
+        .metadata()
+        .with_context(|| format!("cannot read `{}`", path.display()))?;
+    let kind = meta.file_type();
+    if !kind.is_file() {
+        let name = if kind.is_dir() {
+            "a directory"
+        } else if kind.is_fifo() {
+            "a FIFO (named pipe)"
+        } else if kind.is_socket() {
+            "a socket"
+        } else if kind.is_char_device() || kind.is_block_device() {
+            "a device"
+        } else {
+            "not a regular file"
+        };
         bail!(
-            "`{}` is a directory, not a certificate or key file",
+            "`{}` is {name}; otelpki reads only regular files (give the path of the file itself)",
             path.display()
         );
     }
-    if meta.len() > MAX_FILE_SIZE {
-        bail!(
-            "`{}` is {} bytes; certificates and keys are far smaller, so this is not one",
-            path.display(),
-            meta.len()
-        );
+    let too_big = |size: u64| {
+        anyhow!(
+            "`{}` is {size} bytes or more; {what} are at most {limit} bytes, so this is not one",
+            path.display()
+        )
+    };
+    if meta.len() > limit {
+        return Err(too_big(meta.len()));
     }
-    fs::read(path).with_context(|| format!("cannot read `{}`", path.display()))
+    let mut bytes = Vec::with_capacity(meta.len() as usize);
+    file.take(limit + 1)
+        .read_to_end(&mut bytes)
+        .with_context(|| format!("cannot read `{}`", path.display()))?;
+    if bytes.len() as u64 > limit {
+        return Err(too_big(bytes.len() as u64));
+    }
+    Ok(bytes)
 }
 
 /// The PEM blocks of `bytes`, or an error naming `path` if it holds none.

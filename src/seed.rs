@@ -290,10 +290,28 @@ pub fn clock(now: Option<OffsetDateTime>) -> Result<OffsetDateTime> {
             _ => OffsetDateTime::now_utc(),
         },
     };
-    Ok(t.to_offset(time::UtcOffset::UTC)
-        .replace_nanosecond(0)
-        .unwrap_or(t))
+    let t = t.to_offset(time::UtcOffset::UTC);
+    if !CLOCK_YEARS.contains(&t.year()) {
+        let source = if now.is_some() {
+            "--now"
+        } else {
+            "SOURCE_DATE_EPOCH"
+        };
+        bail!(
+            "{source} is in the year {}; otelpki issues at times from {} to {} (a certificate's \
+             dates, up to 100 years on, must fit X.509's years 1950 to 9999)",
+            t.year(),
+            CLOCK_YEARS.start(),
+            CLOCK_YEARS.end()
+        );
+    }
+    Ok(t.replace_nanosecond(0).unwrap_or(t))
 }
+
+/// The years an issuing clock may be in: every date otelpki derives from it (a year and a day
+/// earlier for an expired fixture, up to 36500 days later for `--days`) stays within the
+/// years X.509 can write (UTCTime from 1950, GeneralizedTime to 9999).
+pub const CLOCK_YEARS: std::ops::RangeInclusive<i32> = 1952..=9898;
 
 /// clap's parser for `--now`: an RFC 3339 time such as 2025-01-01T00:00:00Z.
 pub fn parse_now(value: &str) -> Result<OffsetDateTime, String> {

@@ -67,14 +67,7 @@ impl Pki {
 }
 
 fn files(dir: &Path) -> BTreeMap<String, Vec<u8>> {
-    std::fs::read_dir(dir)
-        .unwrap()
-        .map(|e| {
-            let e = e.unwrap();
-            let name = e.file_name().to_string_lossy().into_owned();
-            (name, std::fs::read(e.path()).unwrap())
-        })
-        .collect()
+    crate::common::file_bytes(dir)
 }
 
 /// The report line of the pair `stem`.

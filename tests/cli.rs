@@ -52,11 +52,7 @@ fn init_writes_the_article_layout() {
     otelpki(&dir).arg("init").assert().success().stdout(
         predicate::str::contains("config collector").and(predicate::str::contains("config env")),
     );
-    let mut names: Vec<String> = std::fs::read_dir(&dir)
-        .unwrap()
-        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .collect();
-    names.sort();
+    let names = crate::common::file_names(&dir);
     assert_eq!(
         names,
         [
@@ -504,15 +500,7 @@ fn shell_completions() {
 /// Every file of `dir` with its bytes, to prove a refused command changed nothing.
 fn snapshot(dir: &Path) -> BTreeMap<String, Vec<u8>> {
     match std::fs::read_dir(dir) {
-        Ok(rd) => rd
-            .map(|e| {
-                let e = e.unwrap();
-                (
-                    e.file_name().to_string_lossy().into_owned(),
-                    std::fs::read(e.path()).unwrap_or_default(),
-                )
-            })
-            .collect(),
+        Ok(_) => crate::common::file_bytes(dir),
         Err(_) => BTreeMap::new(),
     }
 }

@@ -66,11 +66,7 @@ impl Pki {
     /// file of DIR.
     fn redact(&self, text: &str) -> String {
         let mut text = text.replace(self.dir.to_str().unwrap(), "[DIR]");
-        let mut files: Vec<_> = fs::read_dir(&self.dir)
-            .unwrap()
-            .map(|e| e.unwrap().file_name().into_string().unwrap())
-            .collect();
-        files.sort();
+        let files = crate::common::file_names(&self.dir);
         for f in files {
             text = text.replace(&b64(&self.bytes(&f)), &format!("[base64 of {f}]"));
         }

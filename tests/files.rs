@@ -48,12 +48,7 @@ fn keys_are_private_under_a_permissive_umask() {
 }
 
 fn listing(dir: &Path) -> Vec<String> {
-    let mut v: Vec<String> = std::fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .collect();
-    v.sort();
-    v
+    crate::common::file_names(dir)
 }
 
 /// Without --force nothing is replaced; with it the pair is replaced; no temporary files remain.

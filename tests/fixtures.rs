@@ -27,16 +27,7 @@ const PINNED_ED25519: &str = "0d39318e67f28a855e9db590fc5eab637ec3b5645bb765ab97
 
 /// Every file in `dir`, by name.
 fn files(dir: &Path) -> BTreeMap<String, Vec<u8>> {
-    std::fs::read_dir(dir)
-        .unwrap()
-        .map(|e| {
-            let e = e.unwrap();
-            (
-                e.file_name().to_string_lossy().into_owned(),
-                std::fs::read(e.path()).unwrap(),
-            )
-        })
-        .collect()
+    crate::common::file_bytes(dir)
 }
 
 fn digest(files: &BTreeMap<String, Vec<u8>>) -> String {

@@ -245,3 +245,31 @@ pub fn s_server(dir: &Path, args: &[&str]) -> (Spawned, u16, mpsc::Receiver<Stri
         }
     }
 }
+
+/// The lock file every writing command keeps in DIR (DESIGN §3: one writer at a time). It
+/// holds nothing; listings of what a command wrote leave it out.
+pub const LOCK_FILE: &str = ".otelpki.lock";
+
+/// The names of the files in `dir` (sorted), the lock file left out.
+pub fn file_names(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .map(|rd| {
+            rd.map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+                .filter(|n| n != LOCK_FILE)
+                .collect()
+        })
+        .unwrap_or_default();
+    names.sort();
+    names
+}
+
+/// Every file of `dir` (the lock file left out) with its bytes; empty if `dir` is missing.
+pub fn file_bytes(dir: &Path) -> std::collections::BTreeMap<String, Vec<u8>> {
+    file_names(dir)
+        .into_iter()
+        .map(|n| {
+            let bytes = std::fs::read(dir.join(&n)).unwrap_or_default();
+            (n, bytes)
+        })
+        .collect()
+}
