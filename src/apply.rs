@@ -23,6 +23,7 @@ use crate::read;
 use crate::san::{self, San};
 use crate::seed::{self, Key, Source};
 use crate::store::{self, Output};
+use crate::text;
 
 // ---------------------------------------------------------------------------------------------
 // The spec file
@@ -238,6 +239,11 @@ pub fn parse(path: &Path, text: &str) -> Result<Plan> {
                 text[..*first].matches('\n').count() + 1
             );
         }
+        let field = |key: &str| format!("{}: `{key}` of `{}`", at(*line), want.stem);
+        text::check_name(&want.cn, &field("cn"))?;
+        if let Some(org) = &want.org {
+            text::check_name(org, &field("org"))?;
+        }
         if want.days <= renew_before_days {
             bail!(
                 "{}: `{}` would be valid for {} days but renewed {} days before it expires, so \
@@ -249,12 +255,28 @@ pub fn parse(path: &Path, text: &str) -> Result<Plan> {
             );
         }
     }
+    let ca_cn = file.ca.cn.clone().unwrap_or_else(|| DEFAULT_CA_CN.into());
+    let ca_org = file.ca.org.clone().or_else(|| file.org.clone());
+    let ca_days = file.ca.days.map_or(DEFAULT_CA_DAYS, |d| d.0);
+    let ca_field = |key: &str| format!("`{}`: `{key}` of [ca]", path.display());
+    text::check_name(&ca_cn, &ca_field("cn"))?;
+    if let Some(org) = &ca_org {
+        text::check_name(org, &ca_field("org"))?;
+    }
+    if ca_days <= renew_before_days {
+        bail!(
+            "{}: the CA would be valid for {ca_days} days but renewed {renew_before_days} days \
+             before it expires, so every run would renew it and every certificate it signed; \
+             make `days` of [ca] longer than `renew_before_days`",
+            ca_field("days")
+        );
+    }
     Ok(Plan {
         key_type: file.key_type.map_or(KeyType::EcdsaP256, |k| k.0),
         renew_before: Duration::days(i64::from(renew_before_days)),
-        ca_cn: file.ca.cn.clone().unwrap_or_else(|| DEFAULT_CA_CN.into()),
-        ca_org: file.ca.org.clone().or_else(|| file.org.clone()),
-        ca_days: file.ca.days.map_or(DEFAULT_CA_DAYS, |d| d.0),
+        ca_cn,
+        ca_org,
+        ca_days,
         leaves: leaves.into_iter().map(|(w, _)| w).collect(),
     })
 }

@@ -11,6 +11,7 @@ use crate::endpoint::{self, Endpoint};
 use crate::key::KeyType;
 use crate::san::{self, San};
 use crate::seed;
+use crate::text;
 use crate::verify::Purpose;
 use time::OffsetDateTime;
 
@@ -254,11 +255,11 @@ pub struct InitArgs {
 
     /// Common name of a client certificate to issue (repeatable); with several, each
     /// client's files are named after its CN
-    #[arg(long = "client", value_name = "CN", default_value = "my-application")]
+    #[arg(long = "client", value_name = "CN", default_value = "my-application", value_parser = text::parse_name)]
     pub clients: Vec<String>,
 
     /// Organisation (O) for every certificate
-    #[arg(long)]
+    #[arg(long, value_parser = text::parse_name)]
     pub org: Option<String>,
 
     /// Key type for the CA and every certificate
@@ -280,11 +281,11 @@ fn default_server_sans() -> Vec<San> {
 #[derive(Debug, Args)]
 pub struct InitCaArgs {
     /// Common name of the CA
-    #[arg(long, default_value = "OTel CA")]
+    #[arg(long, default_value = "OTel CA", value_parser = text::parse_name)]
     pub cn: String,
 
     /// Organisation (O) of the CA
-    #[arg(long)]
+    #[arg(long, value_parser = text::parse_name)]
     pub org: Option<String>,
 
     /// Validity in days
@@ -323,7 +324,7 @@ pub struct ServerArgs {
     pub san: Vec<San>,
 
     /// Common name (default: the first DNS name of --san)
-    #[arg(long)]
+    #[arg(long, value_parser = text::parse_name)]
     pub cn: Option<String>,
 
     #[command(flatten)]
@@ -337,7 +338,7 @@ pub struct ServerArgs {
 #[derive(Debug, Args)]
 pub struct ClientArgs {
     /// Common name: the application's identity, e.g. my-application
-    #[arg(long)]
+    #[arg(long, value_parser = text::parse_name)]
     pub cn: String,
 
     /// Optional subjectAltNames (repeatable, or a comma list)
@@ -356,7 +357,7 @@ pub struct ClientArgs {
 #[derive(Debug, Args)]
 pub struct LeafArgs {
     /// Organisation (O)
-    #[arg(long)]
+    #[arg(long, value_parser = text::parse_name)]
     pub org: Option<String>,
 
     /// Validity in days (clamped to the CA's expiry)

@@ -477,7 +477,7 @@ impl SetBuilder<'_> {
                     .general_names
                     .iter()
                     .filter_map(|gn| match gn {
-                        GeneralName::DNSName(d) => Some(d.to_string()),
+                        GeneralName::DNSName(d) => Some(crate::text::printable(d).into_owned()),
                         GeneralName::IPAddress(b) => ip_from_bytes(b).map(|ip| ip.to_string()),
                         _ => None,
                     })
@@ -496,8 +496,8 @@ impl SetBuilder<'_> {
                 .iter_common_name()
                 .next()
                 .and_then(|cn| cn.as_str().ok())
-                .unwrap_or_default()
-                .to_string(),
+                .map(|cn| crate::text::printable(cn).into_owned())
+                .unwrap_or_default(),
             names,
             expect: about.expect,
             purpose: about.purpose,

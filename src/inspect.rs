@@ -20,6 +20,7 @@ use x509_parser::x509::SubjectPublicKeyInfo;
 use crate::cli::InspectArgs;
 use crate::key::KeyType;
 use crate::read::{self, Item};
+use crate::text::printable;
 
 /// One entry of `inspect --json`: a certificate or key found in `file` at position `index`
 /// (1-based, in file order).
@@ -214,7 +215,7 @@ pub fn names(x: &X509Certificate<'_>) -> Vec<Name> {
         .map(|gn| match gn {
             GeneralName::DNSName(d) => Name {
                 kind: "dns",
-                value: d.to_string(),
+                value: printable(d).into_owned(),
             },
             GeneralName::IPAddress(b) => Name {
                 kind: "ip",
@@ -224,15 +225,15 @@ pub fn names(x: &X509Certificate<'_>) -> Vec<Name> {
             },
             GeneralName::URI(u) => Name {
                 kind: "uri",
-                value: u.to_string(),
+                value: printable(u).into_owned(),
             },
             GeneralName::RFC822Name(e) => Name {
                 kind: "email",
-                value: e.to_string(),
+                value: printable(e).into_owned(),
             },
             other => Name {
                 kind: "other",
-                value: other.to_string(),
+                value: printable(&other.to_string()).into_owned(),
             },
         })
         .collect()
@@ -386,8 +387,8 @@ impl CertInfo {
             .map(|b| format!("{b:02X}"))
             .collect::<String>();
         Ok(CertInfo {
-            subject: x.subject().to_string(),
-            issuer: x.issuer().to_string(),
+            subject: printable(&x.subject().to_string()).into_owned(),
+            issuer: printable(&x.issuer().to_string()).into_owned(),
             self_signed: x.subject().as_raw() == x.issuer().as_raw(),
             serial,
             sans: names(x),

@@ -86,8 +86,8 @@ pub fn load_ca(cert: &Path, key: &Path, now: OffsetDateTime) -> Result<Ca> {
         .iter_common_name()
         .next()
         .and_then(|cn| cn.as_str().ok())
-        .unwrap_or("")
-        .to_string();
+        .map(|cn| crate::text::printable(cn).into_owned())
+        .unwrap_or_default();
     let key_type = KeyType::of_spki(x509.public_key());
     let issuer = Issuer::from_ca_cert_der(&der, key_pair)
         .with_context(|| format!("cannot use `{}` as an issuer", cert.display()))?;

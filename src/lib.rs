@@ -19,4 +19,5 @@ pub mod report;
 pub mod san;
 pub mod seed;
 pub mod store;
+pub mod text;
 pub mod verify;

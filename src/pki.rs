@@ -12,6 +12,7 @@ use x509_parser::extensions::GeneralName;
 use crate::key::KeyType;
 use crate::profile::Role;
 use crate::read;
+use crate::text::printable;
 
 /// One certificate file of the directory, as read from the certificate itself.
 #[derive(Clone, Debug, serde::Serialize)]
@@ -59,7 +60,7 @@ impl Entry {
         if let Ok(Some(san)) = x.subject_alternative_name() {
             for gn in &san.value.general_names {
                 match gn {
-                    GeneralName::DNSName(d) => dns_names.push(d.to_string()),
+                    GeneralName::DNSName(d) => dns_names.push(printable(d).into_owned()),
                     GeneralName::IPAddress(b) => {
                         if let Some(ip) = ip_from_bytes(b) {
                             ip_addresses.push(ip.to_string());
@@ -69,9 +70,12 @@ impl Entry {
                 }
             }
         }
-        let first = |it: &mut dyn Iterator<
-            Item = &x509_parser::x509::AttributeTypeAndValue<'_>,
-        >| { it.next().and_then(|a| a.as_str().ok()).map(str::to_string) };
+        let first =
+            |it: &mut dyn Iterator<Item = &x509_parser::x509::AttributeTypeAndValue<'_>>| {
+                it.next()
+                    .and_then(|a| a.as_str().ok())
+                    .map(|s| printable(s).into_owned())
+            };
         Ok(Entry {
             name,
             cert_path: cert_path.to_path_buf(),

@@ -159,7 +159,7 @@ impl ResolvesClientCert for ClientAuth {
 /// A DER distinguished name, as TLS sends it in a CertificateRequest, as text.
 fn dn_text(dn: &[u8]) -> String {
     match x509_parser::x509::X509Name::from_der(dn) {
-        Ok((_, name)) => name.to_string(),
+        Ok((_, name)) => crate::text::printable(&name.to_string()).into_owned(),
         Err(_) => "(unreadable name)".into(),
     }
 }
@@ -505,7 +505,11 @@ pub fn run(dir: &Path, args: &ProbeArgs) -> Result<Outcome> {
         Some(c) => {
             let der = read::certificate(c)?;
             let x = read::parse_cert(&der)?;
-            Some((c.as_path(), Reissue::of(c, &x), x.issuer().to_string()))
+            Some((
+                c.as_path(),
+                Reissue::of(c, &x),
+                crate::text::printable(&x.issuer().to_string()).into_owned(),
+            ))
         }
         None => None,
     };

@@ -12,6 +12,7 @@ use minijinja::{AutoEscape, Environment, UndefinedBehavior, syntax::SyntaxConfig
 use serde::Serialize;
 
 use crate::read;
+use crate::text;
 
 /// One of the five templates.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -109,7 +110,26 @@ fn environment() -> Result<Environment<'static>> {
     env.set_syntax(syntax);
     env.add_filter("yaml", yaml_scalar);
     env.add_filter("sh", shell_word);
+    env.add_filter("env", env_value);
+    env.set_formatter(one_line);
     Ok(env)
+}
+
+/// What `{{ value }}` writes when no filter has quoted it (a comment, a plain word): the text
+/// with every control character and line separator escaped (`\n`), so that no value from a
+/// flag, a spec or a certificate can end the line it is on and add a key, a document or a
+/// command (DESIGN §3, "text is data"). The quoting filters mark their output safe.
+fn one_line(
+    out: &mut minijinja::Output<'_>,
+    state: &mut minijinja::State<'_, '_>,
+    value: &Value,
+) -> Result<(), minijinja::Error> {
+    match value.as_str() {
+        Some(s) if !value.is_safe() => out
+            .write_str(&text::printable(s))
+            .map_err(|e| minijinja::Error::new(minijinja::ErrorKind::WriteFailure, format!("{e}"))),
+        _ => minijinja::escape_formatter(out, state, value),
+    }
 }
 
 /// Static check, so that a misspelt variable fails even in a branch this rendering does not
@@ -158,11 +178,13 @@ fn resolves(ctx: &serde_json::Value, path: &str) -> bool {
 }
 
 /// A YAML scalar: plain when that cannot be misread (a path, a DNS name, a duration),
-/// otherwise a double-quoted string (JSON's quoting is valid YAML).
-fn yaml_scalar(value: &Value) -> Result<String, minijinja::Error> {
+/// otherwise a double-quoted string on one line: JSON's quoting (valid YAML), with the
+/// characters JSON leaves as they are but YAML may not hold raw (DEL, the C1 controls, the
+/// Unicode line and paragraph separators, a byte-order mark, non-characters) escaped too.
+pub fn yaml_scalar(value: &Value) -> Result<Value, minijinja::Error> {
     let Some(s) = value.as_str() else {
         // numbers, booleans: their own YAML form
-        return Ok(value.to_string());
+        return Ok(Value::from_safe_string(value.to_string()));
     };
     let plain = s.starts_with(|c: char| c.is_ascii_alphabetic() || c == '/')
         && s.chars()
@@ -172,22 +194,77 @@ fn yaml_scalar(value: &Value) -> Result<String, minijinja::Error> {
             "y" | "n" | "yes" | "no" | "on" | "off" | "true" | "false" | "null"
         );
     if plain {
-        return Ok(s.to_string());
+        return Ok(Value::from_safe_string(s.to_string()));
     }
-    serde_json::to_string(s)
-        .map_err(|e| minijinja::Error::new(minijinja::ErrorKind::InvalidOperation, format!("{e}")))
+    let json = serde_json::to_string(s).map_err(|e| {
+        minijinja::Error::new(minijinja::ErrorKind::InvalidOperation, format!("{e}"))
+    })?;
+    let mut quoted = String::with_capacity(json.len());
+    for c in json.chars() {
+        let raw_in_yaml = c == '\u{7f}'
+            || ('\u{80}'..='\u{9f}').contains(&c)
+            || matches!(
+                c,
+                '\u{2028}' | '\u{2029}' | '\u{feff}' | '\u{fffe}' | '\u{ffff}'
+            );
+        if raw_in_yaml {
+            quoted.push_str(&format!("\\u{:04X}", c as u32));
+        } else {
+            quoted.push(c);
+        }
+    }
+    Ok(Value::from_safe_string(quoted))
 }
 
-/// One shell word: as is when it needs no quoting, otherwise single-quoted.
-fn shell_word(value: &str) -> Result<String, minijinja::Error> {
+/// One shell word: as is when it needs no quoting, otherwise single-quoted. A value with a
+/// control character is refused: quoted, a newline would still split the line it is on.
+pub fn shell_word(value: &str) -> Result<Value, minijinja::Error> {
+    if value.chars().any(text::is_unsafe) {
+        return Err(refused(value, "a control character", "a shell command"));
+    }
     shlex::try_quote(value)
-        .map(|q| q.into_owned())
+        .map(|q| Value::from_safe_string(q.into_owned()))
         .map_err(|e| {
             minijinja::Error::new(
                 minijinja::ErrorKind::InvalidOperation,
-                format!("`{value}` cannot be one shell word: {e}"),
+                format!("`{}` cannot be one shell word: {e}", text::printable(value)),
             )
         })
+}
+
+/// The value of a `NAME=value` line in an env file, which `sh` (`set -a; . ./sdk.env`),
+/// systemd's `EnvironmentFile=` and `docker --env-file` must all read the same way. Docker
+/// takes the rest of the line literally (quotes included), so no quoting can serve all three:
+/// a value is written only if none of them would change it (letters, digits and
+/// `/ . _ - : + @ % , = [ ]`), and refused otherwise, naming the character.
+pub fn env_value(value: &str) -> Result<Value, minijinja::Error> {
+    let allowed = |c: char| c.is_ascii_alphanumeric() || "/._-:+@%,=[]".contains(c);
+    match value.chars().find(|&c| !allowed(c)) {
+        None if !value.is_empty() => Ok(Value::from_safe_string(value.to_string())),
+        None => Err(refused(value, "nothing", "an env file")),
+        Some(c) => {
+            let what = if text::is_unsafe(c) {
+                format!("the control character {}", c.escape_default())
+            } else if c == ' ' {
+                "a space".to_string()
+            } else {
+                format!("`{c}`")
+            };
+            Err(refused(value, &what, "an env file"))
+        }
+    }
+}
+
+fn refused(value: &str, what: &str, into: &str) -> minijinja::Error {
+    minijinja::Error::new(
+        minijinja::ErrorKind::InvalidOperation,
+        format!(
+            "`{}` holds {what}, which cannot be written safely into {into} (sh, systemd and \
+             docker --env-file read such a line differently); use a --dir path and names made \
+             of letters, digits and / . _ - : only",
+            text::printable(value)
+        ),
+    )
 }
 
 #[cfg(test)]
@@ -249,7 +326,7 @@ mod tests {
 
     #[test]
     fn yaml_scalars_quote_what_yaml_would_misread() {
-        let q = |s: &str| yaml_scalar(&Value::from(s)).unwrap();
+        let q = |s: &str| yaml_scalar(&Value::from(s)).unwrap().to_string();
         assert_eq!(q("/etc/otel/certs/ca.crt"), "/etc/otel/certs/ca.crt");
         assert_eq!(
             q("otel-collector.observability.svc"),
@@ -260,12 +337,99 @@ mod tests {
         assert_eq!(q("/tmp/a b: c #d"), "\"/tmp/a b: c #d\"");
         assert_eq!(q("yes"), "\"yes\"");
         assert_eq!(q("*.example.com"), "\"*.example.com\"");
-        assert_eq!(yaml_scalar(&Value::from(256)).unwrap(), "256");
+        assert_eq!(yaml_scalar(&Value::from(256)).unwrap().to_string(), "256");
     }
 
     #[test]
     fn shell_words_are_quoted_only_when_needed() {
-        assert_eq!(shell_word("/etc/otel/ca.crt").unwrap(), "/etc/otel/ca.crt");
-        assert_eq!(shell_word("/tmp/a b/ca.crt").unwrap(), "'/tmp/a b/ca.crt'");
+        let w = |s: &str| shell_word(s).unwrap().to_string();
+        assert_eq!(w("/etc/otel/ca.crt"), "/etc/otel/ca.crt");
+        assert_eq!(w("/tmp/a b/ca.crt"), "'/tmp/a b/ca.crt'");
+        assert!(shell_word("/tmp/a\nb").is_err());
+    }
+
+    /// Hostile values (newlines, quotes, `#`, `---`, `$()`, backticks, NUL, ESC, Unicode line
+    /// separators) in each position a template can put them: a comment, a YAML value, a shell
+    /// word and an env-file value. Each either stays on its line and reads back as itself, or
+    /// is refused.
+    const HOSTILE: &[&str] = &[
+        "a\nkind: ClusterRoleBinding",
+        "a\r\n---\nkind: Secret",
+        "x\"; touch /tmp/pwned; \"",
+        "$(touch /tmp/pwned)",
+        "`id`",
+        "a # b",
+        "---",
+        "a\u{0}b",
+        "\u{1b}[2K\u{1b}[1Gok",
+        "a\u{2028}b\u{2029}c\u{85}d",
+        "it's",
+        "key: value",
+        "{a: b}",
+        "[x]",
+        "&anchor *alias",
+        "!!binary AAAA",
+        "\u{7f}\u{9b}\u{feff}\u{fffe}",
+    ];
+
+    fn render_one(src: &str, value: &str) -> Result<String> {
+        render_source("t", src, &serde_json::json!({ "v": value }))
+    }
+
+    #[test]
+    fn hostile_values_stay_on_their_line_or_are_refused() {
+        for v in HOSTILE {
+            // a comment: escaped, one line
+            let out = render_one("# from {{ v }}\nk: 1\n", v).unwrap();
+            assert_eq!(out.lines().count(), 2, "{v:?} -> {out:?}");
+            assert!(
+                !out.chars().any(crate::text::is_unsafe_but_newline),
+                "{v:?} -> {out:?}"
+            );
+            // a YAML value: reads back as itself, one key
+            let out = render_one("k: {{ v | yaml }}\n", v).unwrap();
+            let doc: serde_norway::Value = serde_norway::from_str(&out).unwrap();
+            let map = doc.as_mapping().unwrap();
+            assert_eq!(map.len(), 1, "{v:?} -> {out:?}");
+            assert_eq!(map.get("k").and_then(|x| x.as_str()), Some(*v), "{out:?}");
+            // a shell word: one word that reads back as itself, or refused
+            if let Ok(out) = render_one("{{ v | sh }}", v) {
+                assert_eq!(shlex::split(&out), Some(vec![v.to_string()]), "{out:?}");
+            }
+            // an env value: nothing a shell or docker would read differently, or refused
+            if let Ok(out) = render_one("{{ v | env }}", v) {
+                assert_eq!(out, *v);
+            }
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn yaml_scalars_read_back_as_themselves(v in "\\PC*|[\\x00-\\x{a0}\\x{2028}\\x{2029}\\x{feff}\\x{fffe}\\x{ffff}]*") {
+            let out = render_one("k: {{ v | yaml }}\n", &v).unwrap();
+            proptest::prop_assert_eq!(out.lines().count(), 1);
+            let doc: serde_norway::Value = serde_norway::from_str(&out).unwrap();
+            proptest::prop_assert_eq!(doc.get("k").and_then(|x| x.as_str()), Some(v.as_str()));
+        }
+
+        #[test]
+        fn comments_are_one_line(v in "\\PC*|[\\x00-\\x{a0}\\x{2028}\\x{2029}]*") {
+            let out = render_one("# {{ v }}\n", &v).unwrap();
+            proptest::prop_assert_eq!(out.lines().count(), 1);
+            proptest::prop_assert!(!out.trim_end_matches('\n').chars().any(crate::text::is_unsafe));
+        }
+
+        #[test]
+        fn shell_words_and_env_values_read_back_as_themselves(v in "\\PC*|[\\x00-\\x{a0}\\x{2028}]*") {
+            if let Ok(out) = render_one("{{ v | sh }}", &v) {
+                proptest::prop_assert!(!out.contains('\n'));
+                proptest::prop_assert_eq!(shlex::split(&out), Some(vec![v.clone()]));
+            }
+            if let Ok(out) = render_one("{{ v | env }}", &v) {
+                // read by sh as an assignment value, unchanged, and by docker literally
+                proptest::prop_assert_eq!(shlex::split(&out), Some(vec![v.clone()]));
+                proptest::prop_assert_eq!(out, v);
+            }
+        }
     }
 }

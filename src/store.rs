@@ -347,6 +347,7 @@ fn publish_many(all: &[(&Output, bool)]) -> Result<()> {
             other.path.display()
         );
     }
+    let pause = pause_hook();
     let mut staged = Vec::with_capacity(all.len());
     let mut record = String::new();
     for (out, replace) in all {
@@ -361,6 +362,7 @@ fn publish_many(all: &[(&Output, bool)]) -> Result<()> {
             if *replace { "replace" } else { "create" }
         ));
         staged.push(tmp);
+        pause();
     }
     let mut commit = tempfile::Builder::new()
         .prefix(TEMP_PREFIX)
@@ -381,6 +383,7 @@ fn publish_many(all: &[(&Output, bool)]) -> Result<()> {
         .map_err(|e| e.error)
         .with_context(|| format!("cannot write in `{}`", dir.display()))?;
     sync_dir(dir)?;
+    pause();
     let mut temps: Vec<PathBuf> = Vec::with_capacity(staged.len());
     for tmp in staged {
         // from here the commit record owns the temporary files
@@ -402,6 +405,7 @@ fn publish_many(all: &[(&Output, bool)]) -> Result<()> {
                 if !*replace {
                     created.push(&out.path);
                 }
+                pause();
             }
             Err(e) => {
                 // Only another program can have made a target since the check (otelpki
@@ -427,6 +431,21 @@ fn publish_many(all: &[(&Output, bool)]) -> Result<()> {
     fs::remove_file(&record_path)
         .with_context(|| format!("cannot remove `{}`", record_path.display()))?;
     Ok(())
+}
+
+/// Crash tests widen the windows between the steps of a batch with `OTELPKI_TEST_PAUSE_MS`
+/// (a pause after each step), so that a kill lands in each of them. Unset, it costs one
+/// environment lookup per batch.
+fn pause_hook() -> impl Fn() {
+    let ms = std::env::var("OTELPKI_TEST_PAUSE_MS")
+        .ok()
+        .and_then(|v| v.parse::<u64>().ok())
+        .filter(|&ms| ms > 0 && ms <= 10_000);
+    move || {
+        if let Some(ms) = ms {
+            std::thread::sleep(std::time::Duration::from_millis(ms));
+        }
+    }
 }
 
 /// `.otelpki-XXXXXX.record` → `.otelpki-XXXXXX.commit`.

@@ -110,7 +110,7 @@ impl Anchors {
         self.certs
             .iter()
             .filter_map(|c| read::parse_cert(c).ok())
-            .map(|x| x.subject().to_string())
+            .map(|x| crate::text::printable(&x.subject().to_string()).into_owned())
             .collect()
     }
 
@@ -134,9 +134,12 @@ pub struct Reissue {
 impl Reissue {
     /// From the certificate at `path`: its directory and stem, its names and subject.
     pub fn of(path: &Path, x: &X509Certificate<'_>) -> Reissue {
-        let first = |it: &mut dyn Iterator<
-            Item = &x509_parser::x509::AttributeTypeAndValue<'_>,
-        >| { it.next().and_then(|a| a.as_str().ok()).map(str::to_string) };
+        let first =
+            |it: &mut dyn Iterator<Item = &x509_parser::x509::AttributeTypeAndValue<'_>>| {
+                it.next()
+                    .and_then(|a| a.as_str().ok())
+                    .map(|s| crate::text::printable(s).into_owned())
+            };
         Reissue {
             dir: path.parent().map(Path::to_path_buf).unwrap_or_default(),
             stem: path
