@@ -18,6 +18,7 @@ use crate::pki::{self, Entry};
 use crate::profile::Role;
 use crate::read;
 use crate::report::{self, Finding, Outcome};
+use crate::store;
 use crate::verify::{self, Anchors, Leaf, Purpose, Reissue};
 
 /// The `--expires-within` window, as given (`30d`) and as a duration.
@@ -120,7 +121,7 @@ pub fn run(dir: &Path, args: &CheckArgs) -> Result<Outcome> {
             dir.display().to_string(),
             "has no ca.crt, so nothing here can be verified (the Collector's client_ca_file and \
              the SDKs' OTEL_EXPORTER_OTLP_CERTIFICATE need it)",
-            report::command(dir, &["init"]),
+            no_ca_fix(dir, &entries, &reissue_all),
         ));
         None
     };
@@ -201,6 +202,9 @@ pub fn run(dir: &Path, args: &CheckArgs) -> Result<Outcome> {
         findings.extend(key_findings(entry, &leaf)?);
     }
 
+    let have_ca = entries.iter().any(|e| e.cert_path == ca_path);
+    findings.extend(directory_findings(dir, &reissue_all, have_ca)?);
+
     if let Some(ep) = &args.endpoint {
         let servers: Vec<&Entry> = pki::of_role(&entries, Role::Server).collect();
         findings.extend(endpoint_findings(dir, ep, args.protocol, &servers)?);
@@ -213,6 +217,178 @@ pub fn run(dir: &Path, args: &CheckArgs) -> Result<Outcome> {
         certificates: checked,
     };
     report::print(&details, &text, &findings, args.json)
+}
+
+/// How to get a CA into a directory that has none: `init` where it is empty; where it holds
+/// certificates or a lone ca.key, `init` would refuse them, so a new CA (replacing the lone
+/// key) and each certificate issued again under it.
+fn no_ca_fix(dir: &Path, entries: &[Entry], reissue_all: &[String]) -> String {
+    let ca_key = dir.join("ca.key").exists();
+    if entries.is_empty() && !ca_key {
+        return report::command(dir, &["init"]);
+    }
+    let init_ca = if ca_key {
+        report::command(dir, &["init-ca", "--force"])
+    } else {
+        report::command(dir, &["init-ca"])
+    };
+    let mut steps = vec![
+        "restore ca.crt from a backup; or make a new CA and issue every certificate again:"
+            .to_string(),
+        init_ca,
+    ];
+    steps.extend(reissue_all.iter().cloned());
+    steps.join("\n")
+}
+
+/// What the certificates alone do not show: the CA's key (present, readable, matching the
+/// first certificate of ca.crt, the signer), keys without their certificate, and what an
+/// interrupted writer left behind.
+fn directory_findings(
+    dir: &Path,
+    reissue_all: &[String],
+    have_ca_crt: bool,
+) -> Result<Vec<Finding>> {
+    let mut findings = Vec::new();
+    let ca_key = dir.join("ca.key");
+    if have_ca_crt {
+        findings.extend(ca_key_finding(dir, &ca_key, reissue_all)?);
+    }
+    // Every *.key has its *.crt (an interrupted `init`, a certificate moved away).
+    let mut orphans: Vec<std::path::PathBuf> = std::fs::read_dir(dir)
+        .map(|rd| {
+            rd.filter_map(|e| e.ok().map(|e| e.path()))
+                .filter(|p| p.extension().is_some_and(|x| x == "key"))
+                .filter(|p| !p.with_extension("crt").exists())
+                // a lone ca.key is the `no-ca` finding's
+                .filter(|p| !p.ends_with("ca.key"))
+                .collect()
+        })
+        .unwrap_or_default();
+    orphans.sort();
+    for key in orphans {
+        let stem = key
+            .file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let fix = format!(
+            "a private key alone is of no use: issue its certificate again (a new pair) or \
+             remove it:\n{}\n{}",
+            report::command(
+                dir,
+                &["issue", "client", "--cn", "...", "--name", &stem, "--force"]
+            ),
+            report::command(
+                dir,
+                &[
+                    "issue", "server", "--san", "...", "--name", &stem, "--force"
+                ]
+            )
+        );
+        findings.push(Finding::new(
+            "cert-missing",
+            key.display().to_string(),
+            format!(
+                "has no certificate beside it (`{}`): an interrupted command, or a certificate \
+                 moved away",
+                key.with_extension("crt").display()
+            ),
+            fix,
+        ));
+    }
+    if !store::writer_active(dir) {
+        let left = store::leftovers(dir)?;
+        let recover = report::command(dir, &["recover"]);
+        for record in &left.commits {
+            findings.push(Finding::new(
+                "interrupted-write",
+                record.display().to_string(),
+                "an otelpki command was stopped while it replaced files: until it is completed, \
+                 some of them are new and some old (a key may not match its certificate)",
+                format!("complete it (every command that writes in the directory does this first):\n{recover}"),
+            ));
+        }
+        if !left.temporaries.is_empty() {
+            findings.push(Finding::new(
+                "stray-temporary",
+                dir.display().to_string(),
+                format!(
+                    "holds {} temporary file(s) of an otelpki command that was stopped ({}); they \
+                     may hold private keys",
+                    left.temporaries.len(),
+                    left.temporaries
+                        .iter()
+                        .filter_map(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+                format!("remove them (every command that writes in the directory does this first):\n{recover}"),
+            ));
+        }
+    }
+    Ok(findings)
+}
+
+/// ca.key is there, readable, and the key of the signer (the first certificate of ca.crt).
+fn ca_key_finding(dir: &Path, ca_key: &Path, reissue_all: &[String]) -> Result<Option<Finding>> {
+    let about = ca_key.display().to_string();
+    let again = || {
+        let mut steps = vec![report::command(dir, &["init-ca", "--force"])];
+        steps.extend(reissue_all.iter().cloned());
+        steps.join("\n")
+    };
+    let new_ca = || {
+        format!(
+            "restore the CA's key from a backup; without it nothing new can be signed. Or make \
+             a new CA and issue every certificate again:\n{}",
+            again()
+        )
+    };
+    if !ca_key.exists() {
+        return Ok(Some(Finding::new(
+            "ca-key-missing",
+            about,
+            "is missing: ca.crt can verify certificates, but no new certificate can be issued or \
+             renewed",
+            new_ca(),
+        )));
+    }
+    let encrypted = read::contents(ca_key).is_ok_and(|items| {
+        items
+            .iter()
+            .any(|i| matches!(i, read::Item::EncryptedPrivateKey))
+    });
+    if encrypted {
+        // encrypted PKCS#8: its match is checked when it is used, with the passphrase
+        return Ok(None);
+    }
+    let key = match read::key_pair(ca_key) {
+        Ok(key) => key,
+        Err(e) => {
+            return Ok(Some(Finding::new(
+                "ca-key-unreadable",
+                about,
+                format!("cannot be used as the CA's key: {e:#}"),
+                new_ca(),
+            )));
+        }
+    };
+    let der = read::certificate(&dir.join("ca.crt"))?;
+    let x = read::parse_cert(&der)?;
+    if verify::key_matches(&key, &x) {
+        return Ok(None);
+    }
+    Ok(Some(Finding::new(
+        "ca-key-mismatch",
+        about,
+        "is not the key of the first certificate in ca.crt (the signer): nothing signed with it \
+         would verify",
+        format!(
+            "put the CA's own key back (from a backup), or make a new CA and issue every \
+             certificate again:\n{}",
+            again()
+        ),
+    )))
 }
 
 /// A `*.crt` of the directory that is not a certificate: named, with what is wrong with it.

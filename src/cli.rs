@@ -110,6 +110,13 @@ files: created, renewed or unchanged.",
         after_help = "Example (install it once, then Tab completes commands, flags, key types and config targets):\n  otelpki completions bash > ~/.local/share/bash-completion/completions/otelpki\n  otelpki completions zsh > \"${fpath[1]}/_otelpki\"\n  otelpki completions fish > ~/.config/fish/completions/otelpki.fish"
     )]
     Completions(CompletionsArgs),
+
+    /// Complete or clear what an interrupted otelpki left in DIR (every writing command does
+    /// this first; `check` reports the need)
+    #[command(
+        after_help = "Example (after a writer was killed; check reported interrupted-write):\n  otelpki recover          # in ./certs; --dir DIR for another\n  otelpki check"
+    )]
+    Recover,
 }
 
 #[derive(Debug, Args)]

@@ -37,6 +37,7 @@ fn run(cli: &Cli) -> anyhow::Result<ExitCode> {
         Command::Verify(args) => return Ok(exit(verify::run(dir, args)?)),
         Command::Check(args) => return Ok(exit(check::run(dir, args)?)),
         Command::Probe(args) => return Ok(exit(probe::run(dir, args)?)),
+        Command::Recover => otelpki::store::recover_command(dir)?,
         Command::Completions(args) => {
             let mut out = std::io::stdout().lock();
             clap_complete::generate(args.shell, &mut Cli::command(), "otelpki", &mut out);

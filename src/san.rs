@@ -63,6 +63,13 @@ pub fn parse(value: &str) -> Result<San, String> {
             .map_err(|_| format!("`{ip}` is not an IPv4 or IPv6 address"));
     }
     if let Some(name) = strip_prefix_ci(v, "dns:") {
+        let bare = name.strip_prefix('[').and_then(|s| s.strip_suffix(']'));
+        if bare.unwrap_or(name).parse::<IpAddr>().is_ok() {
+            return Err(format!(
+                "`{name}` is an IP address, and dns: takes a DNS name (a certificate may not \
+                 carry an IP address as a DNS name); write ip:{name} or just {name}"
+            ));
+        }
         return parse_dns(name).map(San::Dns);
     }
     let unbracketed = v.strip_prefix('[').and_then(|s| s.strip_suffix(']'));
@@ -99,9 +106,14 @@ fn parse_dns(name: &str) -> Result<String, String> {
         ));
     }
     if name.ends_with('.') {
+        let without = name.trim_end_matches('.');
+        if without.is_empty() || without.ends_with('.') || without.contains("..") {
+            return Err(format!(
+                "`{name}` has an empty label (two dots in a row, or nothing but dots); {hint}"
+            ));
+        }
         return Err(format!(
-            "`{name}` ends with a dot; write it without the trailing dot ({})",
-            name.trim_end_matches('.')
+            "`{name}` ends with a dot; write it without the trailing dot ({without})"
         ));
     }
     let labels: Vec<&str> = name.split('.').collect();

@@ -119,6 +119,11 @@ pub struct DirLock {
 /// Takes the writer's lock on `dir` (creating `dir` if needed), waiting for another writer to
 /// finish, then completes or clears what a crashed writer left (see [`recover`]).
 pub fn lock(dir: &Path) -> Result<DirLock> {
+    lock_recovering(dir).map(|(lock, _)| lock)
+}
+
+/// `lock`, also saying what was recovered.
+pub fn lock_recovering(dir: &Path) -> Result<(DirLock, Leftovers)> {
     ensure_dir(dir)?;
     let path = dir.join(LOCK_FILE);
     let file = OpenOptions::new()
@@ -154,8 +159,25 @@ pub fn lock(dir: &Path) -> Result<DirLock> {
                 .with_context(|| format!("cannot lock `{}`", path.display()));
         }
     }
-    recover(dir)?;
-    Ok(DirLock { _file: file })
+    let handled = recover(dir)?;
+    Ok((DirLock { _file: file }, handled))
+}
+
+/// True if another process holds the writer's lock on `dir` right now (so its temporary files
+/// are in use, not left over). Reading only: the lock file is not created.
+pub fn writer_active(dir: &Path) -> bool {
+    use rustix::fs::{FlockOperation, flock};
+    let Ok(file) = OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC | libc::O_NONBLOCK)
+        .open(dir.join(LOCK_FILE))
+    else {
+        return false;
+    };
+    match flock(&file, FlockOperation::NonBlockingLockShared) {
+        Ok(()) => false,
+        Err(e) => e == rustix::io::Errno::WOULDBLOCK,
+    }
 }
 
 /// What a crashed writer left in `dir`, as `recover` and `check` see it.
@@ -186,16 +208,29 @@ pub fn leftovers(dir: &Path) -> Result<Leftovers> {
     }
     found.commits.sort();
     found.temporaries.sort();
+    // the temporary files a commit record names are that batch's, not strays
+    let named: Vec<String> = found
+        .commits
+        .iter()
+        .filter_map(|r| read_record(r).ok())
+        .flatten()
+        .map(|(tmp, _, _)| tmp)
+        .collect();
+    found.temporaries.retain(|t| {
+        t.file_name()
+            .and_then(|n| n.to_str())
+            .is_none_or(|n| !named.iter().any(|m| m == n))
+    });
     Ok(found)
 }
 
 /// Rolls every durable commit record in `dir` forward (its temporary files renamed into
 /// place), then removes the temporary files of no record: a writer that crashed before its
 /// record was durable changed nothing. Only the lock holder may call this.
-pub fn recover(dir: &Path) -> Result<()> {
+pub fn recover(dir: &Path) -> Result<Leftovers> {
     let found = leftovers(dir)?;
     if found.commits.is_empty() && found.temporaries.is_empty() {
-        return Ok(());
+        return Ok(found);
     }
     for record in &found.commits {
         let renames = read_record(record)?;
@@ -248,6 +283,26 @@ pub fn recover(dir: &Path) -> Result<()> {
     }
     if removed > 0 {
         sync_dir(dir)?;
+    }
+    Ok(found)
+}
+
+/// `otelpki recover`: takes the lock (which completes interrupted writes and removes stray
+/// temporary files) and says what it did.
+pub fn recover_command(dir: &Path) -> Result<()> {
+    if !dir.is_dir() {
+        bail!("`{}` is not a directory; nothing to recover", dir.display());
+    }
+    let (_lock, done) = lock_recovering(dir)?;
+    if done.commits.is_empty() && done.temporaries.is_empty() {
+        println!("nothing to recover in {}", dir.display());
+    } else {
+        println!(
+            "recovered {}: completed {} interrupted write(s), removed {} temporary file(s)",
+            dir.display(),
+            done.commits.len(),
+            done.temporaries.len()
+        );
     }
     Ok(())
 }

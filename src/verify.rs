@@ -129,6 +129,9 @@ pub struct Reissue {
     pub org: Option<String>,
     /// DNS names and IP addresses, in the certificate's order.
     pub names: Vec<String>,
+    /// The CA certificate to sign with when `dir` holds no CA pair (`--ca-cert`, with its key
+    /// beside it as `--ca-key`).
+    pub ca: Option<PathBuf>,
 }
 
 impl Reissue {
@@ -153,7 +156,18 @@ impl Reissue {
                 .filter(|n| n.kind == "dns" || n.kind == "ip")
                 .map(|n| n.value)
                 .collect(),
+            ca: None,
         }
+    }
+
+    /// Signed by the CA at `ca_cert` (key beside it) when the certificate's own directory
+    /// holds no CA pair: a fix must not point at a directory that cannot sign.
+    pub fn signed_by(mut self, ca_cert: &Path) -> Reissue {
+        let own = self.dir.join("ca.crt").exists() && self.dir.join("ca.key").exists();
+        if !own && ca_cert.with_extension("key").exists() {
+            self.ca = Some(ca_cert.to_path_buf());
+        }
+        self
     }
 
     /// For a certificate that is not a file here (a server's, seen by `probe`): written to
@@ -200,6 +214,12 @@ impl Reissue {
             args.extend(["--name", &self.stem]);
         }
         args.push("--force");
+        let (ca_cert, ca_key);
+        if let Some(ca) = &self.ca {
+            ca_cert = ca.display().to_string();
+            ca_key = ca.with_extension("key").display().to_string();
+            args.extend(["--ca-cert", &ca_cert, "--ca-key", &ca_key]);
+        }
         report::command(&self.dir, &args)
     }
 }
@@ -670,7 +690,7 @@ pub fn run(dir: &Path, args: &VerifyArgs) -> Result<Outcome> {
         about: args.cert.display().to_string(),
         chain: &chain,
         role,
-        reissue: Reissue::of(&args.cert, &x),
+        reissue: Reissue::of(&args.cert, &x).signed_by(&anchors.path),
     };
     let mut findings = ca_findings(&anchors, now, None, &[])?;
     if info.is_ca && args.purpose.is_none() && args.host.is_none() {

@@ -1778,3 +1778,156 @@ fn help_shows_examples() {
         );
     }
 }
+
+/// Fix lines of a finding that are commands.
+fn fix_commands(f: &Value) -> Vec<String> {
+    fix(f)
+        .lines()
+        .map(str::trim)
+        .filter(|l| l.starts_with("otelpki "))
+        .map(str::to_string)
+        .collect()
+}
+
+/// `check` judges everything in DIR, not only the certificates (issue 9): the CA's key
+/// missing, foreign or garbage; a key without its certificate; what a killed writer left. Each
+/// is a finding with a fix that works (run here), and afterwards `openssl verify` and the key
+/// match agree that the PKI is whole again.
+#[test]
+fn check_judges_the_ca_key_lone_keys_and_leftovers() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("pki");
+    otelpki(&dir).arg("init").assert().success();
+    let ca_key = dir.join("ca.key");
+    let saved = std::fs::read(&ca_key).unwrap();
+
+    // missing
+    std::fs::remove_file(&ca_key).unwrap();
+    let (code, doc, stderr) = json(&dir, &["check"]);
+    no_panic(&stderr);
+    assert_eq!(
+        (code, codes(&doc)),
+        (1, vec!["ca-key-missing".to_string()]),
+        "{doc:#}"
+    );
+    // foreign: another PKI's CA key, and a leaf's key
+    for foreign in [dir.join("client.key")] {
+        std::fs::copy(&foreign, &ca_key).unwrap();
+        let (code, doc, _) = json(&dir, &["check"]);
+        assert_eq!(
+            (code, codes(&doc)),
+            (1, vec!["ca-key-mismatch".to_string()]),
+            "{doc:#}"
+        );
+    }
+    // garbage
+    std::fs::write(&ca_key, "not a key\n").unwrap();
+    let (code, doc, _) = json(&dir, &["check"]);
+    assert_eq!(
+        (code, codes(&doc)),
+        (1, vec!["ca-key-unreadable".to_string()]),
+        "{doc:#}"
+    );
+    // The fix (a new CA, every leaf again) works, and openssl agrees.
+    let f = finding(&doc, "ca-key-unreadable");
+    let commands = fix_commands(f);
+    assert_eq!(commands.len(), 3, "init-ca and both leaves: {f:#}");
+    assert!(commands[0].ends_with("init-ca --force"), "{f:#}");
+    for c in &commands {
+        run_command(c);
+    }
+    let (code, doc, _) = json(&dir, &["check"]);
+    assert_eq!(code, 0, "{doc:#}");
+    for leaf in ["server.crt", "client.crt"] {
+        let (ok, out) = openssl_in(&dir, &["verify", "-CAfile", "ca.crt", leaf]);
+        assert!(ok, "{leaf}: {out}");
+    }
+
+    // A key without its certificate (an interrupted `issue`).
+    std::fs::write(dir.join("gateway.key"), &saved).unwrap();
+    let (code, doc, _) = json(&dir, &["check"]);
+    assert_eq!(
+        (code, codes(&doc)),
+        (1, vec!["cert-missing".to_string()]),
+        "{doc:#}"
+    );
+    let f = finding(&doc, "cert-missing");
+    assert!(
+        f["about"].as_str().unwrap().ends_with("gateway.key"),
+        "{f:#}"
+    );
+    assert!(fix(f).contains("--name gateway --force"), "{f:#}");
+    std::fs::remove_file(dir.join("gateway.key")).unwrap();
+
+    // A lone ca.key (no ca.crt): one `no-ca` finding whose fix is not `init` (it would refuse
+    // the files that are there) but a new CA that replaces the key, then each leaf again.
+    std::fs::rename(dir.join("ca.crt"), tmp.path().join("ca.crt.bak")).unwrap();
+    let (code, doc, _) = json(&dir, &["check"]);
+    assert_eq!(
+        (code, codes(&doc)),
+        (1, vec!["no-ca".to_string()]),
+        "{doc:#}"
+    );
+    let commands = fix_commands(finding(&doc, "no-ca"));
+    assert!(commands[0].ends_with("init-ca --force"), "{commands:?}");
+    assert_eq!(commands.len(), 3, "{commands:?}");
+    for c in &commands {
+        run_command(c);
+    }
+    assert_eq!(json(&dir, &["check"]).0, 0);
+
+    // Leftovers of a killed writer: a temporary file, and a commit record whose temporary
+    // file holds a new client certificate that was not yet renamed into place.
+    std::fs::write(
+        dir.join(".otelpki-abc123.tmp"),
+        "-----BEGIN PRIVATE KEY-----\n",
+    )
+    .unwrap();
+    let (code, doc, _) = json(&dir, &["check"]);
+    assert_eq!(
+        (code, codes(&doc)),
+        (1, vec!["stray-temporary".to_string()]),
+        "{doc:#}"
+    );
+    let f = finding(&doc, "stray-temporary");
+    assert!(problem(f).contains(".otelpki-abc123.tmp"), "{f:#}");
+    run_fix(f);
+    assert!(!dir.join(".otelpki-abc123.tmp").exists());
+    assert_eq!(json(&dir, &["check"]).0, 0);
+
+    // The pending batch: a new client pair staged, its record durable, nothing renamed yet.
+    otelpki(&dir)
+        .args([
+            "issue",
+            "client",
+            "--cn",
+            "my-application",
+            "--name",
+            "next",
+        ])
+        .assert()
+        .success();
+    std::fs::rename(dir.join("next.key"), dir.join(".otelpki-k1.tmp")).unwrap();
+    std::fs::rename(dir.join("next.crt"), dir.join(".otelpki-c1.tmp")).unwrap();
+    std::fs::write(
+        dir.join(".otelpki-r1.commit"),
+        ".otelpki-k1.tmp\tclient.key\treplace\n.otelpki-c1.tmp\tclient.crt\treplace\n",
+    )
+    .unwrap();
+    let (code, doc, _) = json(&dir, &["check"]);
+    assert_eq!(
+        (code, codes(&doc)),
+        (1, vec!["interrupted-write".to_string()]),
+        "{doc:#}"
+    );
+    let f = finding(&doc, "interrupted-write");
+    run_fix(f);
+    assert_eq!(json(&dir, &["check"]).0, 0, "the batch landed whole");
+    let leftovers: Vec<String> = crate::common::file_names(&dir)
+        .into_iter()
+        .filter(|n| n.starts_with(".otelpki-"))
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+    let (ok, out) = openssl_in(&dir, &["verify", "-CAfile", "ca.crt", "client.crt"]);
+    assert!(ok, "{out}");
+}

@@ -782,3 +782,62 @@ fn a_closed_pipe_is_not_a_panic() {
     );
     assert!(ok, "{text}");
 }
+
+/// Messages that used to mislead (issue 9) now say the true thing.
+#[test]
+fn messages_say_the_true_thing() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("pki");
+    let refused = |san: &str, says: &[&str]| {
+        let out = otelpki(&dir)
+            .args(["issue", "server", "--san", san])
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2), "{san}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        for s in says {
+            assert!(err.contains(s), "{san}: {err}");
+        }
+        assert!(!err.contains("()"), "{san}: {err}");
+    };
+    refused("dns:1.2.3.4", &["is an IP address", "ip:1.2.3.4"]);
+    refused("dns:[::1]", &["is an IP address"]);
+    refused("..", &["empty label"]);
+    refused("a..b.", &["empty label"]);
+    refused("a.b.", &["trailing dot (a.b)"]);
+    assert!(!dir.exists(), "a refused command created the directory");
+
+    // A certificate outside the PKI directory, verified against the PKI's CA: the fix signs
+    // with that CA (its own directory has none), and it works.
+    let pki = tmp.path().join("certs");
+    otelpki(&pki).arg("init").assert().success();
+    let elsewhere = tmp.path().join("elsewhere");
+    std::fs::create_dir(&elsewhere).unwrap();
+    std::fs::copy(pki.join("server.crt"), elsewhere.join("server.crt")).unwrap();
+    let cert = elsewhere.join("server.crt");
+    let out = otelpki(&pki)
+        .args([
+            "verify",
+            cert.to_str().unwrap(),
+            "--host",
+            "gw.example",
+            "--json",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let fix = doc["findings"][0]["fix"].as_str().unwrap().to_string();
+    assert!(fix.contains("--ca-cert"), "{fix}");
+    let words = shlex::split(&fix).unwrap();
+    assert_eq!(words[0], "otelpki");
+    assert_cmd::Command::new(assert_cmd::cargo::cargo_bin!("otelpki"))
+        .args(&words[1..])
+        .env_remove("OTELPKI_DIR")
+        .assert()
+        .success();
+    otelpki(&pki)
+        .args(["verify", cert.to_str().unwrap(), "--host", "gw.example"])
+        .assert()
+        .success();
+}
