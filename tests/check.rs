@@ -1811,7 +1811,9 @@ fn check_judges_the_ca_key_lone_keys_and_leftovers() {
         "{doc:#}"
     );
     // foreign: another PKI's CA key, and a leaf's key
-    for foreign in [dir.join("client.key")] {
+    let other = tmp.path().join("other");
+    otelpki(&other).arg("init").assert().success();
+    for foreign in [dir.join("client.key"), other.join("ca.key")] {
         std::fs::copy(&foreign, &ca_key).unwrap();
         let (code, doc, _) = json(&dir, &["check"]);
         assert_eq!(
