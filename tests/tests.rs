@@ -22,6 +22,9 @@ mod fixtures;
 mod go;
 /// The openssl CLI judges the certificates: verify -purpose, s_server/s_client mTLS.
 mod openssl;
+/// Racing writers and writers killed at every step (issue 9): the PKI stays whole, judged by
+/// OpenSSL and rustls.
+mod races;
 /// The real OpenTelemetry SDKs (Python, Node) export a span over mTLS with otelpki's certificates.
 mod sdk;
 /// rustls judges the certificates: mTLS handshakes per key type, and the refusals.
