@@ -20,6 +20,10 @@ mod fixtures;
 /// Go's crypto/tls (the Collector's TLS stack) judges the certificates and the fixtures, and
 /// `probe` diagnoses a Go server.
 mod go;
+/// Hostile input (issue 9): hostile paths and certificate fields in every config target,
+/// names refused, no terminal escapes, FIFOs and devices refused, clock edges, and every
+/// command with hostile arguments.
+mod hostile;
 /// The openssl CLI judges the certificates: verify -purpose, s_server/s_client mTLS.
 mod openssl;
 /// Racing writers and writers killed at every step (issue 9): the PKI stays whole, judged by
