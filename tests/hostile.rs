@@ -650,7 +650,7 @@ const CRAFTED: &[Crafted] = &[
         ],
         client_cn: "app\n---\napiVersion: v1\nkind: Secret\nmetadata: {name: x}",
         client_o: "\u{1b}]0;title\u{7}\u{1b}[8m",
-        client_dns: &["c\n# x: y", "`touch pwned`"],
+        client_dns: &["c\n# x: y", "`touch pwned`", "nul\u{0}.example.com"],
     },
     // the server's first DNS name is hostile: the default endpoint is derived from it
     Crafted {
@@ -658,7 +658,7 @@ const CRAFTED: &[Crafted] = &[
         ca_o: "---",
         server_cn: "x",
         server_dns: &["gw\n---\nkind: Secret", "localhost"],
-        client_cn: "c\"\\n'",
+        client_cn: "c\"\\n'\u{0}x",
         client_o: "key: value # comment",
         client_dns: &[],
     },
@@ -816,6 +816,8 @@ fn assert_spec_refuses(places: &[(&str, &str)]) {
     let long = long_name();
     let mut values: Vec<String> = BAD_NAMES.iter().map(|s| s.to_string()).collect();
     values.push(long);
+    // a spec can hold what a command line cannot
+    values.push("a\u{0}b".into());
     for v in &values {
         // a TOML basic string with every character escaped as \uXXXX where needed
         let toml_value = serde_json::to_string(v).expect("JSON string");
@@ -867,7 +869,7 @@ fn inspect_and_verify_print_no_terminal_escapes() {
             server_cn: "\u{1b}[2K\u{1b}[1Gok: certificate is valid\n",
             server_dns: &["localhost", "\u{1b}[2K\u{1b}[1Gok"],
             client_cn: "\u{9b}2K\u{2028}ok",
-            client_o: "\r\u{7f}ok",
+            client_o: "\r\u{7f}\u{0}ok",
             client_dns: &[],
         },
     );
