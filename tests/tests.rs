@@ -20,8 +20,15 @@ mod fixtures;
 /// Go's crypto/tls (the Collector's TLS stack) judges the certificates and the fixtures, and
 /// `probe` diagnoses a Go server.
 mod go;
+/// Hostile input (issue 9): hostile paths and certificate fields in every config target,
+/// names refused, no terminal escapes, FIFOs and devices refused, clock edges, and every
+/// command with hostile arguments.
+mod hostile;
 /// The openssl CLI judges the certificates: verify -purpose, s_server/s_client mTLS.
 mod openssl;
+/// Racing writers and writers killed at every step (issue 9): the PKI stays whole, judged by
+/// OpenSSL and rustls.
+mod races;
 /// The real OpenTelemetry SDKs (Python, Node) export a span over mTLS with otelpki's certificates.
 mod sdk;
 /// rustls judges the certificates: mTLS handshakes per key type, and the refusals.
