@@ -94,6 +94,30 @@ fn gateway_starts_cleanly_and_receives_every_signal_over_mtls() {
     );
 }
 
+/// `--no-mtls`: server-only TLS starts cleanly and takes data from a client with no
+/// certificate (the env file without its client pair).
+#[test]
+fn gateway_without_mtls_takes_clients_without_certificates() {
+    let (_tmp, dir) = init_pki(&[]);
+    let rendered = render(&dir, &["--no-mtls"]);
+    let value: serde_norway::Value = serde_norway::from_str(&rendered).unwrap();
+    for protocol in ["grpc", "http"] {
+        let tls = &value["receivers"]["otlp"]["protocols"][protocol]["tls"];
+        assert!(
+            tls["cert_file"].is_string() && tls["client_ca_file"].is_null(),
+            "{rendered}"
+        );
+    }
+    let c = Collector::start(&rendered);
+    for grpc in [true, false] {
+        let mut env = env_for(&dir, &c, grpc, "client");
+        env.retain(|k, _| !k.contains("_CLIENT_"));
+        let name = format!("server-tls-only-{grpc}");
+        deliver(&c, &env, &name, "traces");
+    }
+    assert_eq!(c.problems(), Vec::<String>::new(), "{}", c.log());
+}
+
 /// `--collector-version` 0.144.0 and later (and the default): the rendered exporter types are
 /// in the built Collector's component list, which (at v0.165.0) lists the new names only.
 /// Below 0.144.0 the rendered types are the old names, and the Collector itself names them as
