@@ -184,7 +184,7 @@ fn check_text<'a>(value: &'a str, what: &str) -> Result<&'a str> {
     }
     if value.chars().count() > MAX_CN {
         bail!(
-            "its {what} \"{}\" is longer than {MAX_CN} characters; give another with --cn",
+            "its {what} \"{}\" is longer than {MAX_CN} characters; otelpki refuses it",
             value.escape_debug()
         );
     }
