@@ -15,6 +15,7 @@ use toml::Spanned;
 use x509_parser::extensions::GeneralName;
 
 use crate::cli::ApplyArgs;
+use crate::encrypt::{self, PassphraseSource};
 use crate::issue::{self, Ca, Signed};
 use crate::key::{ED25519_WARNING, KeyType};
 use crate::pki::{self, Entry};
@@ -313,7 +314,15 @@ pub struct Outcome {
 }
 
 /// Decides every step against what is in `dir` at `now` and signs what must be (in memory).
-pub fn decide(dir: &Path, plan: &Plan, src: &Source, now: OffsetDateTime) -> Result<Outcome> {
+/// An encrypted `ca.key` is decrypted with the passphrase from `pass`, and stays encrypted
+/// (with the same passphrase) when the CA is re-issued.
+pub fn decide(
+    dir: &Path,
+    plan: &Plan,
+    src: &Source,
+    now: OffsetDateTime,
+    pass: &PassphraseSource,
+) -> Result<Outcome> {
     src.check_key_type(plan.key_type)?;
     let existing = if dir.is_dir() {
         let found = pki::scan_all(dir)?;
@@ -343,7 +352,7 @@ pub fn decide(dir: &Path, plan: &Plan, src: &Source, now: OffsetDateTime) -> Res
         create: Vec::new(),
         replace: Vec::new(),
     };
-    let ca = decide_ca(dir, plan, src, now, &existing, &mut out)?;
+    let ca = decide_ca(dir, plan, src, now, &existing, pass, &mut out)?;
     let anchor_der = ca.cert_der.clone();
     let anchor = webpki::anchor_from_trusted_cert(&anchor_der)
         .map_err(|e| anyhow::anyhow!("cannot use the CA as a trust anchor: {e:?}"))?;
@@ -418,8 +427,11 @@ fn decide_ca(
     src: &Source,
     now: OffsetDateTime,
     existing: &[Entry],
+    pass: &PassphraseSource,
     out: &mut Outcome,
 ) -> Result<CaState> {
+    // Whether the CA key on disk is encrypted: a re-issued CA key is written the same way.
+    let mut encrypted = false;
     let (crt, key_file) = pair_paths(dir, "ca");
     let what = format!("CA \"{}\"", plan.ca_cn);
     let entry = existing.iter().find(|e| e.name == "ca");
@@ -451,7 +463,9 @@ fn decide_ca(
                 );
             }
             let der = read::certificate(&crt)?;
-            let key = Key::load(&key_file)?;
+            let ca_key = encrypt::read_ca_key(&key_file, pass)?;
+            encrypted = ca_key.encrypted;
+            let key = Key::from_der(&key_file, &ca_key.der)?;
             let x = read::parse_cert(&der)?;
             if key.der_bytes() != x.public_key().subject_public_key.data.as_ref() {
                 bail!(
@@ -516,7 +530,11 @@ fn decide_ca(
         serial: src.serial(&serial_label("ca", now))?,
         key_type: plan.key_type,
     };
-    let (signed, issuer) = issue::make_ca(&spec, key)?;
+    let (mut signed, issuer) = issue::make_ca(&spec, key)?;
+    if encrypted {
+        let what = format!("re-encrypting `{}`", key_file.display());
+        signed.key_pem = encrypt::encrypt_pem(&signed.key_pem, &pass.get(&what)?)?;
+    }
     let cert_der = CertificateDer::from(
         pem::parse(&signed.cert_pem)
             .context("cannot read back the CA certificate")?
@@ -722,7 +740,8 @@ pub fn run(dir: &Path, args: &ApplyArgs) -> Result<()> {
     } else {
         Some(store::lock(dir)?)
     };
-    let outcome = decide(dir, &plan, &src, now)?;
+    let pass = PassphraseSource::new(args.passphrase.passphrase_file.as_deref());
+    let outcome = decide(dir, &plan, &src, now, &pass)?;
     if !args.dry_run {
         store::publish_batch(&outcome.create, &outcome.replace).map_err(|e| {
             match e.downcast_ref::<store::AlreadyExists>() {

@@ -79,6 +79,8 @@ struct Details {
     dir: String,
     expires_within: String,
     endpoint: Option<String>,
+    /// `encrypted` or `plain` for DIR/ca.key, null if there is none.
+    ca_key: Option<&'static str>,
     certificates: Vec<Checked>,
 }
 
@@ -205,6 +207,20 @@ pub fn run(dir: &Path, args: &CheckArgs) -> Result<Outcome> {
     let have_ca = entries.iter().any(|e| e.cert_path == ca_path);
     findings.extend(directory_findings(dir, &reissue_all, have_ca)?);
 
+    let ca_key_path = dir.join("ca.key");
+    let ca_key = if !ca_key_path.exists() {
+        None
+    } else if crate::encrypt::is_encrypted(&ca_key_path) {
+        // Reading it needs the passphrase, which `check` never asks for (it runs from cron).
+        text.push_str(&format!(
+            "{}  encrypted CA key (PKCS#8): not decrypted by check, so its match with ca.crt \
+             is not checked here\n",
+            ca_key_path.display()
+        ));
+        Some("encrypted")
+    } else {
+        Some("plain")
+    };
     if let Some(ep) = &args.endpoint {
         let servers: Vec<&Entry> = pki::of_role(&entries, Role::Server).collect();
         findings.extend(endpoint_findings(dir, ep, args.protocol, &servers)?);
@@ -214,6 +230,7 @@ pub fn run(dir: &Path, args: &CheckArgs) -> Result<Outcome> {
         dir: dir.display().to_string(),
         expires_within: window.text.clone(),
         endpoint: args.endpoint.as_ref().map(|e| e.to_string()),
+        ca_key,
         certificates: checked,
     };
     report::print(&details, &text, &findings, args.json)

@@ -46,7 +46,9 @@ pub enum Command {
     Init(InitArgs),
 
     /// Create the certificate authority (ca.crt, ca.key) that signs every certificate
-    #[command(after_help = "Example:\n  otelpki init-ca --cn \"OTel CA\" --org MyCompany")]
+    #[command(
+        after_help = "Example:\n  otelpki init-ca --cn \"OTel CA\" --org MyCompany\n  OTELPKI_CA_PASSPHRASE=... otelpki init-ca --encrypt-key   # ca.key encrypted at rest"
+    )]
     InitCa(InitCaArgs),
 
     /// Issue a server or client certificate signed by the CA
@@ -104,6 +106,13 @@ files: created, renewed or unchanged.",
         after_help = "Example (the article's Collector, with mTLS):\n  otelpki probe https://otel-collector.observability.svc:4317 --cert certs/client.crt --key certs/client.key\n  otelpki probe localhost:4318 --ca certs/ca.crt\n\nExit codes: 0 handshake ok, 1 problems found (each with the way to fix it), 2 unusable input.\nSends no telemetry: it completes the TLS handshake, waits briefly for the server's verdict\non the client certificate, and closes."
     )]
     Probe(ProbeArgs),
+
+    /// Write PKCS#12 files for Java and .NET: a keystore (key, certificate, CA) or a truststore
+    #[command(
+        subcommand,
+        after_help = "Example (the article's application on a JVM, with only a keystore and a truststore):\n  OTELPKI_P12_PASSWORD=... otelpki export p12 --name client\n  OTELPKI_P12_PASSWORD=... otelpki export truststore\n  java -Djavax.net.ssl.keyStore=certs/client.p12 -Djavax.net.ssl.trustStore=certs/truststore.p12 ..."
+    )]
+    Export(Export),
 
     /// Print the shell completion script for bash, zsh, fish, elvish or powershell
     #[command(
@@ -251,6 +260,9 @@ pub struct ApplyArgs {
     /// Print what was done to each pair as JSON (shape in the README)
     #[arg(long)]
     pub json: bool,
+
+    #[command(flatten)]
+    pub passphrase: PassphraseArgs,
 }
 
 #[derive(Debug, Args)]
@@ -306,19 +318,37 @@ pub struct InitCaArgs {
     /// Replace an existing ca.crt / ca.key (every certificate it signed stops being trusted)
     #[arg(long)]
     pub force: bool,
+
+    /// Write ca.key encrypted (PKCS#8, AES-256, PBKDF2-SHA256) with the passphrase from
+    /// OTELPKI_CA_PASSPHRASE or --passphrase-file; every command that signs then needs it
+    #[arg(long)]
+    pub encrypt_key: bool,
+
+    #[command(flatten)]
+    pub passphrase: PassphraseArgs,
+}
+
+/// Where the passphrase of an encrypted CA key comes from (never a flag value: process
+/// arguments are visible to every user of the machine).
+#[derive(Debug, Args)]
+pub struct PassphraseArgs {
+    /// File holding the CA key's passphrase (one trailing newline ignored); default: the
+    /// OTELPKI_CA_PASSPHRASE environment variable
+    #[arg(long, value_name = "FILE")]
+    pub passphrase_file: Option<PathBuf>,
 }
 
 #[derive(Debug, Subcommand)]
 pub enum Issue {
     /// Issue a server certificate (EKU serverAuth), e.g. for a Collector's OTLP receiver
     #[command(
-        after_help = "Example (the Collector in the article):\n  otelpki issue server --san otel-collector.observability.svc,localhost\n  otelpki issue server --san otel-gateway.example.internal --san 10.0.0.5 --name gateway"
+        after_help = "Example (the Collector in the article):\n  otelpki issue server --san otel-collector.observability.svc,localhost\n  otelpki issue server --san otel-gateway.example.internal --san 10.0.0.5 --name gateway\n  otelpki issue server --csr collector.csr --name collector   # the key never leaves the Collector's host"
     )]
     Server(ServerArgs),
 
     /// Issue a client certificate (EKU clientAuth) for an application sending telemetry
     #[command(
-        after_help = "Example (the article's client):\n  otelpki issue client --cn my-application --org MyCompany\n  otelpki issue client --cn checkout-service --name checkout"
+        after_help = "Example (the article's client):\n  otelpki issue client --cn my-application --org MyCompany\n  otelpki issue client --cn checkout-service --name checkout\n  otelpki issue client --csr checkout.csr --name checkout   # signs the application's own key"
     )]
     Client(ClientArgs),
 }
@@ -327,7 +357,8 @@ pub enum Issue {
 pub struct ServerArgs {
     /// DNS names and IPs the Collector is reached by (repeatable, or a comma list);
     /// wildcards as *.example.com; uri:... and email:... select those kinds
-    #[arg(long, required = true, value_name = "NAME_OR_IP", value_delimiter = ',', value_parser = san::parse)]
+    /// (with --csr: default the CSR's names)
+    #[arg(long, required_unless_present = "csr", value_name = "NAME_OR_IP", value_delimiter = ',', value_parser = san::parse)]
     pub san: Vec<San>,
 
     /// Common name (default: the first DNS name of --san)
@@ -337,16 +368,17 @@ pub struct ServerArgs {
     #[command(flatten)]
     pub leaf: LeafArgs,
 
-    /// File stem: writes NAME.crt and NAME.key
+    /// File stem: writes NAME.crt and NAME.key (with --csr, NAME.crt only)
     #[arg(long, default_value = "server")]
     pub name: String,
 }
 
 #[derive(Debug, Args)]
 pub struct ClientArgs {
-    /// Common name: the application's identity, e.g. my-application
-    #[arg(long, value_parser = text::parse_name)]
-    pub cn: String,
+    /// Common name: the application's identity, e.g. my-application (with --csr: default the
+    /// CSR's CN)
+    #[arg(long, required_unless_present = "csr", value_parser = text::parse_name)]
+    pub cn: Option<String>,
 
     /// Optional subjectAltNames (repeatable, or a comma list)
     #[arg(long, value_name = "NAME_OR_IP", value_delimiter = ',', value_parser = san::parse)]
@@ -355,7 +387,7 @@ pub struct ClientArgs {
     #[command(flatten)]
     pub leaf: LeafArgs,
 
-    /// File stem: writes NAME.crt and NAME.key
+    /// File stem: writes NAME.crt and NAME.key (with --csr, NAME.crt only)
     #[arg(long, default_value = "client")]
     pub name: String,
 }
@@ -372,8 +404,14 @@ pub struct LeafArgs {
     pub days: u32,
 
     /// Key type (default: the CA's)
-    #[arg(long, value_enum)]
+    #[arg(long, value_enum, conflicts_with = "csr")]
     pub key_type: Option<KeyType>,
+
+    /// Sign this certificate signing request (PEM or DER) instead of making a key: the key
+    /// stays on the host that made it. Only its CN and SANs are taken (flags override them),
+    /// never its requested extensions; writes NAME.crt only
+    #[arg(long, value_name = "FILE")]
+    pub csr: Option<PathBuf>,
 
     /// Replace existing files
     #[arg(long)]
@@ -383,9 +421,12 @@ pub struct LeafArgs {
     #[arg(long, value_name = "FILE", requires = "ca_key")]
     pub ca_cert: Option<PathBuf>,
 
-    /// CA private key, PKCS#8, PKCS#1 or SEC1 (default: DIR/ca.key)
+    /// CA private key, PKCS#8 (encrypted or not), PKCS#1 or SEC1 (default: DIR/ca.key)
     #[arg(long, value_name = "FILE", requires = "ca_cert")]
     pub ca_key: Option<PathBuf>,
+
+    #[command(flatten)]
+    pub passphrase: PassphraseArgs,
 }
 
 #[derive(Debug, Subcommand)]
@@ -521,4 +562,53 @@ pub struct K8sArgs {
 
     #[command(flatten)]
     pub render: RenderArgs,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Export {
+    /// NAME.p12: the key, the certificate and the CA (a chain of 2), mode 0600; AES-256-CBC,
+    /// PBKDF2-SHA256 and a SHA-256 MAC, which OpenSSL 3 (without -legacy) and Java read
+    #[command(
+        after_help = "Example (a keystore for a Java application's client certificate):\n  OTELPKI_P12_PASSWORD=... otelpki export p12 --name checkout\n  keytool -list -keystore certs/checkout.p12 -storetype PKCS12"
+    )]
+    P12(P12Args),
+
+    /// truststore.p12: every CA certificate of ca.crt as a trusted entry Java's KeyStore reads
+    #[command(
+        after_help = "Example:\n  OTELPKI_P12_PASSWORD=... otelpki export truststore\n  java -Djavax.net.ssl.trustStore=certs/truststore.p12 -Djavax.net.ssl.trustStorePassword=... ..."
+    )]
+    Truststore(TruststoreArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct P12Args {
+    /// The pair to export: NAME.crt and NAME.key in DIR; writes NAME.p12 (friendly name NAME)
+    #[arg(long, value_name = "NAME")]
+    pub name: String,
+
+    #[command(flatten)]
+    pub password: P12PasswordArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct TruststoreArgs {
+    #[command(flatten)]
+    pub password: P12PasswordArgs,
+}
+
+/// The PKCS#12 password and overwrite rule every export shares.
+#[derive(Debug, Args)]
+pub struct P12PasswordArgs {
+    /// File holding the password (one trailing newline ignored); default: the
+    /// OTELPKI_P12_PASSWORD environment variable
+    #[arg(long, value_name = "FILE")]
+    pub password_file: Option<PathBuf>,
+
+    /// Protect the file with the empty password (for runtimes that cannot be given one)
+    #[arg(long, conflicts_with = "password_file")]
+    pub empty_password: bool,
+
+    /// Replace an existing file
+    #[arg(long)]
+    pub force: bool,
 }

@@ -582,6 +582,14 @@ fn cert_manager_context(pki: &Pki, args: &K8sArgs) -> Result<CertManagerContext>
             ca.key_path.display()
         );
     }
+    if crate::encrypt::is_encrypted(&ca.key_path) {
+        bail!(
+            "`{}` is encrypted, and cert-manager reads only an unencrypted key from its Secret; \
+             keep this CA with otelpki, or hand cert-manager a CA of its own \
+             (`otelpki --dir DIR init-ca` without --encrypt-key)",
+            ca.key_path.display()
+        );
+    }
     let mut certificates: Vec<Certificate> = Vec::new();
     for e in pki.leaves() {
         let role = e.role.unwrap_or(Role::Client);

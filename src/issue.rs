@@ -10,6 +10,7 @@ use time::OffsetDateTime;
 use time::macros::format_description;
 
 use crate::cli::{ClientArgs, InitArgs, InitCaArgs, LeafArgs, ServerArgs};
+use crate::encrypt::{self, PassphraseSource};
 use crate::key::{ED25519_WARNING, KeyType, PrivateKey};
 use crate::profile::{self, Role, Spec};
 use crate::read;
@@ -32,7 +33,13 @@ pub struct Signed {
 }
 
 /// Loads the CA from `cert` and `key`, refusing anything that cannot sign valid certificates.
-pub fn load_ca(cert: &Path, key: &Path, now: OffsetDateTime) -> Result<Ca> {
+/// An encrypted `key` is decrypted in memory with the passphrase from `pass`.
+pub fn load_ca(
+    cert: &Path,
+    key: &Path,
+    now: OffsetDateTime,
+    pass: &PassphraseSource,
+) -> Result<Ca> {
     let der = read::certificate(cert)?;
     let x509 = read::parse_cert(&der)?;
     let is_ca = x509
@@ -72,7 +79,7 @@ pub fn load_ca(cert: &Path, key: &Path, now: OffsetDateTime) -> Result<Ca> {
             date(not_before)
         );
     }
-    let key_pair = read::key_pair(key)?;
+    let key_pair = read::key_pair_from(key, &encrypt::read_ca_key(key, pass)?.der)?;
     if key_pair.public_key_raw() != x509.public_key().subject_public_key.data.as_ref() {
         bail!(
             "the key `{}` does not belong to the CA certificate `{}`; pass the matching pair \
@@ -171,7 +178,7 @@ pub fn file_stem(name: &str) -> Result<&str> {
     Ok(name)
 }
 
-fn pair_paths(dir: &Path, stem: &str) -> (PathBuf, PathBuf) {
+pub(crate) fn pair_paths(dir: &Path, stem: &str) -> (PathBuf, PathBuf) {
     (
         dir.join(format!("{stem}.crt")),
         dir.join(format!("{stem}.key")),
@@ -188,7 +195,7 @@ fn pair_outputs(dir: &Path, stem: &str, signed: &Signed) -> Vec<Output> {
 }
 
 /// Adds the way out to an "already exists" error.
-fn with_hint(err: anyhow::Error, hint: &str) -> anyhow::Error {
+pub(crate) fn with_hint(err: anyhow::Error, hint: &str) -> anyhow::Error {
     if let Some(exists) = err.downcast_ref::<AlreadyExists>() {
         anyhow::anyhow!("{exists}; {hint}")
     } else {
@@ -196,13 +203,13 @@ fn with_hint(err: anyhow::Error, hint: &str) -> anyhow::Error {
     }
 }
 
-fn write(outputs: &[Output], force: bool, dir: &Path, hint: &str) -> Result<()> {
+pub(crate) fn write(outputs: &[Output], force: bool, dir: &Path, hint: &str) -> Result<()> {
     store::refuse_existing(outputs, force).map_err(|e| with_hint(e, hint))?;
     store::ensure_dir(dir)?;
     store::publish(outputs, force).map_err(|e| with_hint(e, hint))
 }
 
-fn warn_key_type(kt: KeyType) {
+pub(crate) fn warn_key_type(kt: KeyType) {
     if kt == KeyType::Ed25519 {
         eprintln!("{ED25519_WARNING}");
     }
@@ -227,7 +234,7 @@ fn ca_spec(
     })
 }
 
-fn leaf_spec(
+pub(crate) fn leaf_spec(
     cn: String,
     org: Option<&str>,
     sans: &[San],
@@ -260,7 +267,7 @@ pub fn server_cn(cn: Option<&str>, sans: &[San]) -> String {
         .unwrap_or_default()
 }
 
-fn names(sans: &[San]) -> String {
+pub(crate) fn names(sans: &[San]) -> String {
     sans.iter()
         .map(San::to_string)
         .collect::<Vec<_>>()
@@ -287,6 +294,13 @@ pub fn init_ca(dir: &Path, args: &InitCaArgs) -> Result<()> {
     let _lock = store::lock(dir)?;
     store::refuse_existing(&[Output::key(key, ""), Output::public(crt, "")], args.force)
         .map_err(|e| with_hint(e, outputs_hint))?;
+    // The passphrase first: without it, nothing is generated or written.
+    let pass = if args.encrypt_key {
+        let source = PassphraseSource::new(args.passphrase.passphrase_file.as_deref());
+        Some(source.get("--encrypt-key")?)
+    } else {
+        None
+    };
     warn_key_type(args.key_type);
     let spec = ca_spec(
         &args.cn,
@@ -295,7 +309,10 @@ pub fn init_ca(dir: &Path, args: &InitCaArgs) -> Result<()> {
         args.key_type,
         OffsetDateTime::now_utc(),
     )?;
-    let (signed, _) = make_ca(&spec, args.key_type.generate()?)?;
+    let (mut signed, _) = make_ca(&spec, args.key_type.generate()?)?;
+    if let Some(pass) = &pass {
+        signed.key_pem = encrypt::encrypt_pem(&signed.key_pem, pass)?;
+    }
     write(
         &pair_outputs(dir, "ca", &signed),
         args.force,
@@ -309,6 +326,13 @@ pub fn init_ca(dir: &Path, args: &InitCaArgs) -> Result<()> {
         args.key_type,
         spec.not_after,
     );
+    if let Some(pass) = &pass {
+        println!(
+            "  ca.key is encrypted (PKCS#8, AES-256-CBC, PBKDF2-SHA256) with the passphrase from {}; \
+             every command that signs needs it",
+            pass.origin()
+        );
+    }
     println!(
         "  ca.crt is what the Collector (client_ca_file) and every SDK (OTEL_EXPORTER_OTLP_CERTIFICATE) trust."
     );
@@ -316,9 +340,10 @@ pub fn init_ca(dir: &Path, args: &InitCaArgs) -> Result<()> {
 }
 
 /// The CA a leaf is signed by: --ca-cert/--ca-key, or DIR/ca.crt + DIR/ca.key.
-fn issuer_for(dir: &Path, leaf: &LeafArgs, now: OffsetDateTime) -> Result<Ca> {
+pub(crate) fn issuer_for(dir: &Path, leaf: &LeafArgs, now: OffsetDateTime) -> Result<Ca> {
+    let pass = PassphraseSource::new(leaf.passphrase.passphrase_file.as_deref());
     match (&leaf.ca_cert, &leaf.ca_key) {
-        (Some(cert), Some(key)) => load_ca(cert, key, now),
+        (Some(cert), Some(key)) => load_ca(cert, key, now, &pass),
         _ => {
             let (crt, key) = pair_paths(dir, "ca");
             if !crt.exists() || !key.exists() {
@@ -334,7 +359,7 @@ fn issuer_for(dir: &Path, leaf: &LeafArgs, now: OffsetDateTime) -> Result<Ca> {
                     dir.display()
                 );
             }
-            load_ca(&crt, &key, now)
+            load_ca(&crt, &key, now, &pass)
         }
     }
 }
@@ -387,22 +412,42 @@ fn issue_leaf(
 }
 
 pub fn server(dir: &Path, args: &ServerArgs) -> Result<()> {
+    if let Some(csr) = &args.leaf.csr {
+        let cn = args.cn.as_deref();
+        return crate::csr::issue(
+            dir,
+            Role::Server,
+            csr,
+            cn,
+            &args.san,
+            &args.leaf,
+            &args.name,
+        );
+    }
     let cn = server_cn(args.cn.as_deref(), &args.san);
     issue_leaf(dir, Role::Server, cn, &args.san, &args.leaf, &args.name)
 }
 
 pub fn client(dir: &Path, args: &ClientArgs) -> Result<()> {
-    if args.cn.trim().is_empty() {
+    if args.cn.as_deref().is_some_and(|cn| cn.trim().is_empty()) {
         bail!("--cn cannot be empty; give the application's name, e.g. --cn my-application");
     }
-    issue_leaf(
-        dir,
-        Role::Client,
-        args.cn.clone(),
-        &args.san,
-        &args.leaf,
-        &args.name,
-    )
+    if let Some(csr) = &args.leaf.csr {
+        let cn = args.cn.as_deref();
+        return crate::csr::issue(
+            dir,
+            Role::Client,
+            csr,
+            cn,
+            &args.san,
+            &args.leaf,
+            &args.name,
+        );
+    }
+    let Some(cn) = args.cn.clone() else {
+        bail!("--cn is required: give the application's name, e.g. --cn my-application");
+    };
+    issue_leaf(dir, Role::Client, cn, &args.san, &args.leaf, &args.name)
 }
 
 /// `init`: CA, server and clients, all checked before anything is written and published

@@ -3,9 +3,9 @@ use std::process::ExitCode;
 
 use clap::{CommandFactory, Parser};
 
-use otelpki::cli::{Cli, Command, Issue};
+use otelpki::cli::{Cli, Command, Export, Issue};
 use otelpki::report::Outcome;
-use otelpki::{apply, check, config, fixtures, inspect, issue, probe, verify};
+use otelpki::{apply, check, config, export, fixtures, inspect, issue, probe, verify};
 
 /// Exit codes (DESIGN §2): 0 ok, 1 a check found a problem, 2 usage or input error.
 const EXIT_FINDINGS: u8 = 1;
@@ -33,6 +33,8 @@ fn run(cli: &Cli) -> anyhow::Result<ExitCode> {
         Command::Config(target) => config::run(dir, target)?,
         Command::Fixtures(args) => fixtures::run(dir, args)?,
         Command::Apply(args) => apply::run(dir, args)?,
+        Command::Export(Export::P12(args)) => export::p12(dir, args)?,
+        Command::Export(Export::Truststore(args)) => export::truststore(dir, args)?,
         Command::Inspect(args) => inspect::run(args)?,
         Command::Verify(args) => return Ok(exit(verify::run(dir, args)?)),
         Command::Check(args) => return Ok(exit(check::run(dir, args)?)),

@@ -214,11 +214,16 @@ fn looks_like_pem(bytes: &[u8]) -> bool {
 /// The private key in `path` (PKCS#8, PKCS#1 `RSA PRIVATE KEY` or SEC1 `EC PRIVATE KEY`).
 pub fn private_key_der(path: &Path) -> Result<PrivateKeyDer<'static>> {
     let bytes = read_small(path)?;
-    if !looks_like_pem(&bytes) {
-        return PrivateKeyDer::try_from(bytes)
+    private_key_der_from(path, &bytes)
+}
+
+/// The private key in `bytes`, the contents of `path`.
+pub fn private_key_der_from(path: &Path, bytes: &[u8]) -> Result<PrivateKeyDer<'static>> {
+    if !looks_like_pem(bytes) {
+        return PrivateKeyDer::try_from(bytes.to_vec())
             .map_err(|_| anyhow!("`{}` is not a PEM or DER private key", path.display()));
     }
-    let blocks = pem_blocks(path, &bytes)?;
+    let blocks = pem_blocks(path, bytes)?;
     for block in blocks {
         let der = block.contents().to_vec();
         match block.tag() {
@@ -226,8 +231,9 @@ pub fn private_key_der(path: &Path) -> Result<PrivateKeyDer<'static>> {
             "RSA PRIVATE KEY" => return Ok(PrivateKeyDer::Pkcs1(der.into())),
             "EC PRIVATE KEY" => return Ok(PrivateKeyDer::Sec1(der.into())),
             "ENCRYPTED PRIVATE KEY" => bail!(
-                "`{}` is an encrypted key; decrypt it first (openssl pkcs8 -in {} -out plain.key) \
-                 and keep the result private",
+                "`{}` is an encrypted key, and only the CA key may be one (the Collector and the \
+                 SDKs read unencrypted PKCS#8 only); decrypt it (openssl pkcs8 -in {} -out \
+                 plain.key) and keep the result private",
                 path.display(),
                 path.display()
             ),

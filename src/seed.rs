@@ -201,7 +201,12 @@ impl Key {
 
     /// A key read from `path`; a PKCS#8 P-256 or P-384 key signs deterministically.
     pub fn load(path: &Path) -> Result<Key> {
-        if let PrivateKeyDer::Pkcs8(der) = read::private_key_der(path)? {
+        Key::from_der(path, &read::private_key_der(path)?)
+    }
+
+    /// The key `der`, read from `path` (an encrypted CA key, once decrypted).
+    pub fn from_der(path: &Path, der: &PrivateKeyDer<'_>) -> Result<Key> {
+        if let PrivateKeyDer::Pkcs8(der) = der {
             let der = der.secret_pkcs8_der();
             if let Ok(secret) = p256::SecretKey::from_pkcs8_der(der) {
                 return Key::p256(secret);
@@ -210,7 +215,7 @@ impl Key {
                 return Key::p384(secret);
             }
         }
-        read::key_pair(path).map(Key::Rcgen)
+        read::key_pair_from(path, der).map(Key::Rcgen)
     }
 }
 

@@ -67,9 +67,14 @@ fn ca(dir: &Path, stem: &str, cn: &str) -> Issuer<'static, KeyPair> {
 
 /// The CA of a PKI made by `otelpki init`, loaded to sign more.
 fn load_ca(dir: &Path) -> Issuer<'static, KeyPair> {
-    issue::load_ca(&dir.join("ca.crt"), &dir.join("ca.key"), now())
-        .unwrap()
-        .issuer
+    issue::load_ca(
+        &dir.join("ca.crt"),
+        &dir.join("ca.key"),
+        now(),
+        &otelpki::encrypt::PassphraseSource::default(),
+    )
+    .unwrap()
+    .issuer
 }
 
 /// A leaf from the role's profile, changed by `tweak` (the one visible deviation).

@@ -23,44 +23,49 @@ const CLIENT_LIMIT: Duration = Duration::from_secs(30);
 /// `target/go/tlspeer`, built once per test run.
 fn tlspeer() -> &'static Path {
     static BUILT: OnceLock<PathBuf> = OnceLock::new();
-    BUILT.get_or_init(|| {
-        let found = Command::new("go").arg("version").output();
-        assert!(
-            found.is_ok_and(|o| o.status.success()),
-            "the Go toolchain is required by this test: install it (apt-get install golang-go)"
-        );
-        let area = Path::new(env!("CARGO_TARGET_TMPDIR"))
-            .parent()
-            .expect("CARGO_TARGET_TMPDIR is target/tmp")
-            .join("go");
-        std::fs::create_dir_all(&area).unwrap();
-        let source = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/go/tlspeer.go");
-        let partial = area.join("tlspeer.partial");
-        let out = Command::new("go")
-            .args(["build", "-o"])
-            .arg(&partial)
-            .arg(&source)
-            .env("GOCACHE", area.join("cache"))
-            .env("GOPATH", area.join("path"))
-            .env("GO111MODULE", "off")
-            .env("GOFLAGS", "")
-            .env("CGO_ENABLED", "0")
-            .output()
-            .expect("run go build");
-        assert!(
-            out.status.success(),
-            "go build {}: {}",
-            source.display(),
-            String::from_utf8_lossy(&out.stderr)
-        );
-        let binary = area.join("tlspeer");
-        std::fs::rename(&partial, &binary).unwrap();
-        binary
-    })
+    BUILT.get_or_init(|| go_program("tlspeer"))
+}
+
+/// Builds `tests/go/NAME.go` (standard library only: nothing is downloaded) into
+/// `target/go/NAME` and returns its path. A missing Go toolchain fails the test.
+pub(crate) fn go_program(name: &str) -> PathBuf {
+    let found = Command::new("go").arg("version").output();
+    assert!(
+        found.is_ok_and(|o| o.status.success()),
+        "the Go toolchain is required by this test: install it (apt-get install golang-go)"
+    );
+    let area = Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .parent()
+        .expect("CARGO_TARGET_TMPDIR is target/tmp")
+        .join("go");
+    std::fs::create_dir_all(&area).unwrap();
+    let source = Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("tests/go/{name}.go"));
+    // Unique per process, then renamed into place: test processes may build at once.
+    let partial = area.join(format!("{name}.{}.partial", std::process::id()));
+    let out = Command::new("go")
+        .args(["build", "-o"])
+        .arg(&partial)
+        .arg(&source)
+        .env("GOCACHE", area.join("cache"))
+        .env("GOPATH", area.join("path"))
+        .env("GO111MODULE", "off")
+        .env("GOFLAGS", "")
+        .env("CGO_ENABLED", "0")
+        .output()
+        .expect("run go build");
+    assert!(
+        out.status.success(),
+        "go build {}: {}",
+        source.display(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let binary = area.join(name);
+    std::fs::rename(&partial, &binary).unwrap();
+    binary
 }
 
 /// A Go mTLS server: one line per connection, "ok CN" or "error MESSAGE".
-struct GoServer {
+pub(crate) struct GoServer {
     port: u16,
     lines: mpsc::Receiver<String>,
     // Closing stdin stops the server; Spawned kills and reaps it in any case.
@@ -69,7 +74,7 @@ struct GoServer {
 }
 
 impl GoServer {
-    fn start(ca: &Path, cert: &Path, key: &Path) -> GoServer {
+    pub(crate) fn start(ca: &Path, cert: &Path, key: &Path) -> GoServer {
         let mut child = Command::new(tlspeer())
             .arg("server")
             .args([ca, cert, key])
@@ -98,20 +103,20 @@ impl GoServer {
     }
 
     /// The server's verdict on the next connection.
-    fn verdict(&self) -> String {
+    pub(crate) fn verdict(&self) -> String {
         self.lines
             .recv_timeout(WAIT)
             .expect("the Go server reported no connection within the wait")
     }
 
-    fn addr(&self) -> String {
+    pub(crate) fn addr(&self) -> String {
         format!("127.0.0.1:{}", self.port)
     }
 }
 
 /// One Go client handshake (then a read for the server's verdict under TLS 1.3): "ok" or
 /// "error MESSAGE".
-fn go_client(addr: &str, name: &str, ca: &Path, pair: Option<(&Path, &Path)>) -> String {
+pub(crate) fn go_client(addr: &str, name: &str, ca: &Path, pair: Option<(&Path, &Path)>) -> String {
     let mut cmd = Command::new(tlspeer());
     cmd.args(["client", addr, name]).arg(ca);
     if let Some((cert, key)) = pair {

@@ -15,6 +15,9 @@ mod collector;
 /// `otelpki config`: every target renders from a real DIR, parses, and carries the real
 /// paths, names and bytes; snapshots of each target.
 mod config;
+/// Key custody (issue 13): CSR signing, the encrypted CA key, PKCS#12 keystore and truststore,
+/// judged by OpenSSL, rustls, Go, Java and Python's cryptography.
+mod custody;
 /// Modes, overwrite refusal, --force, the race for a name, no leftovers.
 mod files;
 /// `fixtures`: seeded output reproducible and pinned; the good set passes and each bad
