@@ -1056,10 +1056,12 @@ impl Server {
     }
 
     /// A rustls server with `config`: it completes or refuses the handshake (sending its
-    /// alert), then reads until the client leaves.
+    /// alert), then answers an HTTP/1.1 request with 200, as an OTLP/HTTP receiver answers
+    /// an empty export, and reads until the client leaves.
     fn tls(config: Arc<ServerConfig>) -> Server {
         Server::start(move |mut tcp| {
             let mut conn = rustls::ServerConnection::new(config.clone()).unwrap();
+            let mut request = Vec::new();
             for _ in 0..64 {
                 while conn.wants_write() {
                     if conn.write_tls(&mut tcp).is_err() {
@@ -1070,7 +1072,17 @@ impl Server {
                     Ok(0) | Err(_) => return,
                     Ok(_) => {}
                 }
-                if conn.process_new_packets().is_err() {
+                let processed = conn.process_new_packets();
+                if processed.is_ok() && !conn.is_handshaking() {
+                    let _ = conn.reader().read_to_end(&mut request);
+                    if request.windows(4).any(|w| w == b"\r\n\r\n") {
+                        request.clear();
+                        let _ = conn.writer().write_all(
+                            b"HTTP/1.1 200 OK\r\ncontent-type: application/x-protobuf\r\ncontent-length: 0\r\n\r\n",
+                        );
+                    }
+                }
+                if processed.is_err() {
                     // Send the alert, then close gracefully: closing with unread input would
                     // reset the connection and could destroy the alert in flight.
                     while conn.wants_write() && conn.write_tls(&mut tcp).is_ok() {}
@@ -1520,14 +1532,17 @@ fn probe_against_openssl_s_server() {
     // mTLS, ok.
     let (_srv, port, _) = s_server(&dir, mtls);
     let url = format!("https://localhost:{port}");
-    let (code, doc) = probe(&dir, &url, &strs(&client_args(&dir, "client")));
+    // s_server is a TLS peer, not an HTTP server: the handshake is what it judges.
+    let mut args = client_args(&dir, "client");
+    args.push("--tls-only".into());
+    let (code, doc) = probe(&dir, &url, &strs(&args));
     assert_eq!(code, 0, "{doc:#}");
     assert_eq!(doc["handshake"]["version"], "TLSv1.3");
     assert_eq!(doc["handshake"]["client_cert_accepted"], true, "{doc:#}");
 
     // mTLS without a client certificate.
     let (_srv, port, _) = s_server(&dir, mtls);
-    let (code, doc) = probe(&dir, &format!("https://localhost:{port}"), &[]);
+    let (code, doc) = probe(&dir, &format!("https://localhost:{port}"), &["--tls-only"]);
     assert_eq!(code, 1);
     finding(&doc, "client-cert-required");
 
@@ -1547,7 +1562,7 @@ fn probe_against_openssl_s_server() {
         &dir,
         &["-cert", "foreign-server.crt", "-key", "foreign-server.key"],
     );
-    let (code, doc) = probe(&dir, &format!("https://localhost:{port}"), &[]);
+    let (code, doc) = probe(&dir, &format!("https://localhost:{port}"), &["--tls-only"]);
     assert_eq!(code, 1, "{doc:#}");
     let f = finding(&doc, "unknown-ca");
     assert!(problem(f).contains("issued by \"CN=Foreign CA\""), "{f:#}");
