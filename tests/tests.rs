@@ -22,6 +22,9 @@ mod fixtures;
 mod go;
 /// The openssl CLI judges the certificates: verify -purpose, s_server/s_client mTLS.
 mod openssl;
+/// `probe`'s empty OTLP export judged by real servers: nginx checking client certificates
+/// over HTTP, proxying OTLP/HTTP and OTLP/gRPC (issue 14).
+mod probe;
 /// The real OpenTelemetry SDKs (Python, Node) export a span over mTLS with otelpki's certificates.
 mod sdk;
 /// rustls judges the certificates: mTLS handshakes per key type, and the refusals.
