@@ -465,8 +465,22 @@ fn probe_through_nginx_checking_client_certificates() {
                 text(f, "problem").contains("\"400 No required SSL certificate was sent\""),
                 "quotes nginx: {f:#}"
             );
-            assert!(text(f, "fix").contains("--cert"), "{f:#}");
             assert_eq!(doc["exchange"]["status"], 400);
+            // The fix is a command that works: it presents the client certificate in DIR.
+            let line = text(f, "fix").lines().next().unwrap();
+            let command = line.strip_prefix("present one: ").expect(line);
+            assert!(
+                command.ends_with(&format!("--protocol {protocol}")),
+                "{command}"
+            );
+            let words = shlex::split(command).unwrap();
+            assert_eq!(words[..2], ["otelpki", "--dir"], "{command}");
+            let out = otelpki(Path::new(&words[2]))
+                .args(&words[3..])
+                .timeout(Duration::from_secs(60))
+                .output()
+                .unwrap();
+            assert_eq!(out.status.code(), Some(0), "{command}: {out:?}");
         }
 
         // A client certificate from a foreign CA: the handshake succeeds, nginx refuses it.

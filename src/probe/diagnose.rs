@@ -255,11 +255,18 @@ fn present_one(setup: &Setup<'_>) -> String {
     let dir = setup.dir;
     let (crt, key) = (dir.join("client.crt"), dir.join("client.key"));
     if crt.exists() && key.exists() {
+        let (url, crt, key) = (
+            setup.ep.to_string(),
+            crt.display().to_string(),
+            key.display().to_string(),
+        );
+        let mut args = vec!["probe", url.as_str(), "--cert", &crt, "--key", &key];
+        if let Some(p) = setup.stated {
+            args.extend(["--protocol", p.receiver_key()]);
+        }
         format!(
-            "present one: otelpki probe {} --cert {} --key {}\n(for the SDKs: OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE and OTEL_EXPORTER_OTLP_CLIENT_KEY)",
-            setup.ep,
-            report::quote(&crt.display().to_string()),
-            report::quote(&key.display().to_string())
+            "present one: {}\n(for the SDKs: OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE and OTEL_EXPORTER_OTLP_CLIENT_KEY)",
+            report::command(dir, &args)
         )
     } else {
         format!(

@@ -85,6 +85,8 @@ struct Setup<'a> {
     client: Option<(&'a Path, Reissue, String)>,
     /// The export's protocol; None with --tls-only.
     otlp: Option<Protocol>,
+    /// `--protocol`, if given (the fixes repeat it).
+    stated: Option<Protocol>,
 }
 
 /// The export's protocol: `--protocol`, else the URL's path (`/v1/...` is OTLP/HTTP), else
@@ -162,6 +164,7 @@ pub fn run(dir: &Path, args: &ProbeArgs) -> Result<Outcome> {
         anchors: &anchors,
         client,
         otlp,
+        stated: args.protocol,
     };
     let server_name = ep.server_name().map_err(anyhow::Error::msg)?;
     let timeout = Duration::from_secs(args.timeout);
