@@ -743,6 +743,39 @@ mod tests {
         }
     }
 
+    /// A Setup for `url` in DIR `certs`, with a client certificate issued by `issuer`.
+    fn with_setup<T>(url: &str, issuer: Option<&str>, f: impl FnOnce(&Setup<'_>) -> T) -> T {
+        let ep = crate::endpoint::parse(url).unwrap();
+        let anchors = crate::verify::Anchors {
+            path: "certs/ca.crt".into(),
+            certs: Vec::new(),
+        };
+        let reissue = Reissue {
+            dir: "certs".into(),
+            stem: "alien".into(),
+            cn: Some("alien".into()),
+            org: None,
+            names: Vec::new(),
+        };
+        let cert = std::path::PathBuf::from("certs/alien.crt");
+        let setup = Setup {
+            dir: std::path::Path::new("certs"),
+            port: ep.port.unwrap_or(443),
+            about: "endpoint".into(),
+            anchors: &anchors,
+            client: issuer.map(|i| (cert.as_path(), reissue, i.to_string())),
+            otlp: Some(Protocol::Http),
+            stated: None,
+            ep: &ep,
+        };
+        f(&setup)
+    }
+
+    fn one(found: (Vec<Finding>, Option<bool>)) -> (Finding, Option<bool>) {
+        assert_eq!(found.0.len(), 1, "{found:?}");
+        (found.0[0].clone(), found.1)
+    }
+
     const NGINX_400_NO_CERT: &str = "<html>\r\n<head><title>400 No required SSL certificate was sent</title></head>\r\n<body>\r\n<center><h1>400 Bad Request</h1></center>\r\n";
     const NGINX_400_CERT_ERROR: &str =
         "<html>\r\n<head><title>400 The SSL certificate error</title></head>\r\n";
@@ -902,5 +935,234 @@ mod tests {
             assert!(said.ends_with("are not TLS"), "{other:?}: {said}");
         }
         assert!(first_bytes(&[0, 1, 8, 4, 0, 0, 0, 0, 0]).contains("SETTINGS"));
+    }
+
+    #[test]
+    fn each_answer_is_one_finding_with_its_fix() {
+        let t = Duration::from_secs(3);
+        let hints = vec!["CN=OTel CA".to_string()];
+        with_setup("https://gw:4318/otlp", Some("CN=Foreign CA"), |s| {
+            let ok = exchange(s, &http(200, ""), &End::Answered, true, true, &hints, t);
+            assert_eq!(ok, (Vec::new(), Some(true)));
+            let ok = exchange(s, &http(200, ""), &End::Answered, false, false, &[], t);
+            assert_eq!(ok, (Vec::new(), None));
+
+            let (f, accepted) = one(exchange(
+                s,
+                &http(400, NGINX_400_CERT_ERROR),
+                &End::Answered,
+                true,
+                true,
+                &hints,
+                t,
+            ));
+            assert_eq!((f.code, accepted), ("client-cert-rejected", Some(false)));
+            assert!(f.problem.contains("`certs/alien.crt`"), "{f:?}");
+            assert!(
+                f.problem
+                    .contains("does not chain to the CA in its ssl_client_certificate (it accepts"),
+                "{f:?}"
+            );
+            assert!(
+                f.fix
+                    .contains("otelpki issue client --cn alien --name alien --force"),
+                "{f:?}"
+            );
+
+            let (f, accepted) = one(exchange(
+                s,
+                &http(400, NGINX_400_NO_CERT),
+                &End::Answered,
+                true,
+                false,
+                &hints,
+                t,
+            ));
+            assert_eq!((f.code, accepted), ("client-cert-required", None));
+            assert!(f.problem.contains("No required SSL certificate"), "{f:?}");
+
+            let (f, _) = one(exchange(
+                s,
+                &http(404, ""),
+                &End::Answered,
+                false,
+                false,
+                &[],
+                t,
+            ));
+            assert_eq!(f.code, "not-otlp-receiver");
+            assert!(f.problem.contains("`POST /v1/traces`"), "{f:?}");
+            assert!(f.fix.contains("strips `/otlp`"), "{f:?}");
+            assert!(
+                f.fix
+                    .contains("OTEL_EXPORTER_OTLP_ENDPOINT=https://gw:4318\n"),
+                "{f:?}"
+            );
+            assert!(!f.fix.contains("port 4317 is"), "{f:?}");
+
+            let (f, _) = one(exchange(
+                s,
+                &http(415, ""),
+                &End::Answered,
+                false,
+                false,
+                &[],
+                t,
+            ));
+            assert_eq!(f.code, "wrong-protocol");
+            assert!(f.fix.starts_with("probe with --protocol grpc"), "{f:?}");
+            assert!(
+                f.fix
+                    .contains("config env --endpoint https://gw:4317 --protocol grpc"),
+                "{f:?}"
+            );
+            let (f, _) = one(exchange(
+                s,
+                &grpc(415, "text/plain", None),
+                &End::Answered,
+                false,
+                false,
+                &[],
+                t,
+            ));
+            assert!(f.fix.starts_with("probe with --protocol http"), "{f:?}");
+
+            for (ex, code) in [
+                (http(401, ""), "auth-required"),
+                (http(503, ""), "upstream-down"),
+                (http(500, "boom"), "unexpected-answer"),
+            ] {
+                let (f, accepted) = one(exchange(s, &ex, &End::Answered, true, true, &[], t));
+                assert_eq!((f.code, accepted), (code, Some(true)), "{f:?}");
+            }
+        });
+        // Same-named CAs cannot be told apart by name: the wider reason.
+        with_setup("https://gw:4318", Some("CN=OTel CA"), |s| {
+            let (f, _) = one(exchange(
+                s,
+                &http(400, NGINX_400_CERT_ERROR),
+                &End::Answered,
+                true,
+                true,
+                &hints,
+                t,
+            ));
+            assert!(
+                f.problem.contains("has expired, or lacks clientAuth"),
+                "{f:?}"
+            );
+        });
+        with_setup("https://gw:4317", None, |s| {
+            let (f, _) = one(exchange(
+                s,
+                &http(404, ""),
+                &End::Answered,
+                false,
+                false,
+                &[],
+                t,
+            ));
+            assert!(f.fix.contains("port 4317 is OTLP/gRPC's"), "{f:?}");
+            assert!(!f.fix.contains("strips"), "{f:?}");
+            let (f, _) = one(exchange(
+                s,
+                &grpc(200, "application/grpc", Some(12)),
+                &End::Answered,
+                false,
+                false,
+                &[],
+                t,
+            ));
+            assert_eq!(f.code, "not-otlp-receiver");
+            assert!(f.problem.starts_with("no OTLP/gRPC receiver"), "{f:?}");
+            assert!(f.fix.contains("--protocol http"), "{f:?}");
+        });
+    }
+
+    #[test]
+    fn each_way_an_export_ends_without_an_answer_is_named() {
+        let t = Duration::from_secs(2);
+        with_setup("https://gw:4318", Some("CN=OTel CA"), |s| {
+            let mut partial = http(200, "");
+            let (f, _) = one(exchange(s, &partial, &End::Timeout, false, false, &[], t));
+            assert_eq!(f.code, "timeout");
+            assert!(
+                f.problem.contains("within 2 s (it began: HTTP 200 OK"),
+                "{f:?}"
+            );
+            partial.status = None;
+            let (f, _) = one(exchange(s, &partial, &End::Timeout, false, false, &[], t));
+            assert!(f.problem.ends_with("over HTTP/1.1) within 2 s"), "{f:?}");
+
+            let (f, _) = one(exchange(s, &partial, &End::Closed, true, true, &[], t));
+            assert_eq!(f.code, "no-answer");
+            assert!(f.problem.contains("TLS 1.3"), "{f:?}");
+            let (f, _) = one(exchange(s, &partial, &End::Closed, false, false, &[], t));
+            assert!(!f.problem.contains("TLS 1.3"), "{f:?}");
+
+            let alert = |a| End::Tls(rustls::Error::AlertReceived(a));
+            let (f, accepted) = one(exchange(
+                s,
+                &partial,
+                &alert(AlertDescription::UnknownCA),
+                true,
+                true,
+                &[],
+                t,
+            ));
+            assert_eq!((f.code, accepted), ("client-cert-rejected", Some(false)));
+            let (f, accepted) = one(exchange(
+                s,
+                &partial,
+                &alert(AlertDescription::CertificateRequired),
+                true,
+                false,
+                &[],
+                t,
+            ));
+            assert_eq!((f.code, accepted), ("client-cert-required", None));
+            let (f, _) = one(exchange(
+                s,
+                &partial,
+                &alert(AlertDescription::InternalError),
+                false,
+                false,
+                &[],
+                t,
+            ));
+            assert_eq!(f.code, "unexpected-answer");
+
+            let (f, _) = one(exchange(
+                s,
+                &partial,
+                &End::NotHttp(b".\x1b".to_vec()),
+                false,
+                false,
+                &[],
+                t,
+            ));
+            assert_eq!(f.code, "unexpected-answer");
+            assert!(f.problem.ends_with("is not HTTP: `.\\u{1b}`"), "{f:?}");
+            let (f, _) = one(exchange(
+                s,
+                &partial,
+                &End::NotHttp(Vec::new()),
+                false,
+                false,
+                &[],
+                t,
+            ));
+            assert!(f.problem.ends_with("it sent nothing readable"), "{f:?}");
+            let (f, _) = one(exchange(
+                s,
+                &partial,
+                &End::Failed("h2 protocol error".into()),
+                false,
+                false,
+                &[],
+                t,
+            ));
+            assert!(f.problem.ends_with("failed: h2 protocol error"), "{f:?}");
+        });
     }
 }
