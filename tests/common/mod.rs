@@ -3,6 +3,9 @@
 
 #![allow(dead_code)]
 
+pub mod collector;
+pub mod gobuild;
+
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
