@@ -4,6 +4,8 @@
 //! `ssl_verify_client on` and `optional`, proxying OTLP/HTTP to a backend (`proxy_pass`) and
 //! OTLP/gRPC to an HTTP/2 backend (`grpc_pass`); the backends record what reached them.
 //!
+//! The real Collector (`common::collector`) answers too: directly, and behind nginx.
+//!
 //! nginx runs as a child of the test (`daemon off; master_process off;`) with its own prefix,
 //! configuration, pid and logs in a temporary directory, on a free 127.0.0.1 port (a new one
 //! if the bind fails), and is killed and reaped when the test drops it. Every wait is bounded.
@@ -20,6 +22,7 @@ use std::time::{Duration, Instant};
 use hyper::body::Bytes;
 use serde_json::Value;
 
+use crate::common::collector::{Collector, render};
 use crate::common::{Server, Spawned, certs, otelpki, pkcs8_key};
 
 /// The nginx binary; a missing one fails the test with what to install.
@@ -640,4 +643,153 @@ fn probe_names_servers_that_cannot_carry_the_export() {
         text(only(&doc, "not-tls"), "problem").contains("`HTTP/1.1 400 Bad Request`"),
         "quotes nginx's plaintext answer: {doc:#}"
     );
+}
+
+/// The real Collector (`common::collector`, core v0.165.0) running `otelpki config collector`
+/// as rendered, with mTLS on both receivers.
+fn collector(dir: &Path) -> Collector {
+    Collector::start(&render(dir, &[]))
+}
+
+/// The debug exporter's summary lines (`Traces {"resource spans": N, "spans": N, ...}`).
+fn debug_traces(c: &Collector) -> Vec<String> {
+    c.log()
+        .lines()
+        .filter(|l| l.contains("\"resource spans\"") || l.contains("Span #"))
+        .map(str::to_string)
+        .collect()
+}
+
+/// probe against the real Collector on OTLP/gRPC and OTLP/HTTP: the Collector accepts the
+/// empty export (grpc-status 0 with its gRPC content type; 200 with its protobuf answer) and
+/// no span reaches its pipeline; spoken to in the other protocol, each receiver's own answer is
+/// named (the gRPC receiver's 415, the HTTP receiver's 404).
+///
+/// The OTLP receiver answers a request without spans before its pipeline (otlpreceiver
+/// v0.165.0, internal/trace/otlp.go: `if numSpans == 0 { return NewExportResponse() }`), so
+/// the debug exporter prints nothing for it, and the Collector logs nothing either, even at
+/// debug level: that the export arrived shows in the answer, the serialized
+/// ExportTraceServiceResponse that only the receiver's Export handler writes.
+#[test]
+fn probe_against_the_real_collector() {
+    let (_tmp, dir) = pki();
+    let c = collector(&dir);
+    let with = |protocol: &str| {
+        let mut args = pair(&dir, "client");
+        args.extend(["--protocol".into(), protocol.into()]);
+        args
+    };
+
+    let (code, doc) = probe(&dir, &c.grpc_url(), &with("grpc"));
+    assert_eq!(code, 0, "{doc:#}\n{}", c.log());
+    let ex = &doc["exchange"];
+    assert_eq!(ex["grpc_status"], 0, "{doc:#}");
+    assert_eq!(ex["content_type"], "application/grpc", "{doc:#}");
+    // The receiver's Export handler answered: one gRPC message holding its
+    // ExportTraceServiceResponse, an empty partial_success (0a 00).
+    assert_eq!(ex["body"], "\0\0\0\0\u{2}\n\0", "{doc:#}");
+    assert_eq!(doc["handshake"]["client_cert_accepted"], true, "{doc:#}");
+
+    let (code, doc) = probe(&dir, &c.http_url(), &with("http"));
+    assert_eq!(code, 0, "{doc:#}\n{}", c.log());
+    let ex = &doc["exchange"];
+    assert_eq!(ex["status"], 200, "{doc:#}");
+    assert_eq!(ex["content_type"], "application/x-protobuf", "{doc:#}");
+    assert_eq!(ex["body"], "\n\0", "the same response over HTTP: {doc:#}");
+
+    let (code, doc) = probe(&dir, &c.grpc_url(), &with("http"));
+    assert_eq!(code, 1, "{doc:#}");
+    let f = only(&doc, "wrong-protocol");
+    assert!(text(f, "fix").contains("--protocol grpc"), "{f:#}");
+
+    let (code, doc) = probe(&dir, &c.http_url(), &with("grpc"));
+    assert_eq!(code, 1, "{doc:#}");
+    let f = only(&doc, "not-otlp-receiver");
+    assert!(text(f, "problem").contains("404"), "{f:#}");
+    assert!(text(f, "fix").contains("--protocol http"), "{f:#}");
+
+    assert!(
+        debug_traces(&c).is_empty(),
+        "the empty exports carried no spans, and the debug exporter printed none:\n{}",
+        c.log()
+    );
+    assert_eq!(c.problems(), Vec::<String>::new(), "{}", c.log());
+}
+
+/// nginx as the proxy in front of the real Collector: TLS and client certificates checked by
+/// nginx, OTLP/gRPC passed on with `grpc_pass grpcs://` and OTLP/HTTP with `proxy_pass
+/// https://`, nginx presenting its own client certificate to the Collector's mTLS receivers.
+/// The good pair gets the Collector's answers through nginx; a client without a certificate
+/// gets nginx's 400; and when nginx presents none upstream, the Collector refuses nginx and
+/// probe names the proxy's 502.
+#[test]
+fn probe_through_nginx_to_the_real_collector() {
+    let (_tmp, dir) = pki();
+    let c = collector(&dir);
+    let upstream_tls = |kind: &str, with_cert: bool| {
+        let mut s = format!(
+            "{kind}_ssl_trusted_certificate {ca}; {kind}_ssl_verify on; {kind}_ssl_name localhost; \
+             {kind}_ssl_server_name on;",
+            ca = p(&dir.join("ca.crt")),
+        );
+        if with_cert {
+            s.push_str(&format!(
+                " {kind}_ssl_certificate {crt}; {kind}_ssl_certificate_key {key};",
+                crt = p(&dir.join("client.crt")),
+                key = p(&dir.join("client.key")),
+            ));
+        }
+        s
+    };
+    let block = format!(
+        "    ssl_certificate {crt};\n    ssl_certificate_key {key};\n    \
+         ssl_client_certificate {ca};\n    ssl_verify_client on;\n    \
+         location /opentelemetry.proto.collector.trace.v1.TraceService/ {{ grpc_pass grpcs://127.0.0.1:{g}; {gtls} }}\n    \
+         location /v1/ {{ proxy_pass https://127.0.0.1:{h}; {htls} }}\n    \
+         location /bare/ {{ grpc_pass grpcs://127.0.0.1:{g}; {bare} }}",
+        crt = p(&dir.join("server.crt")),
+        key = p(&dir.join("server.key")),
+        ca = p(&dir.join("ca.crt")),
+        g = c.grpc_port,
+        h = c.http_port,
+        gtls = upstream_tls("grpc", true),
+        htls = upstream_tls("proxy", true),
+        // No session reuse: a resumed session would carry the client certificate of another
+        // location's connection to the same Collector.
+        bare = upstream_tls("grpc", false) + " grpc_ssl_session_reuse off;",
+    );
+    let nginx = Nginx::start("ssl http2", &block);
+    let with = |protocol: &str, stem: Option<&str>| {
+        let mut args = stem.map(|s| pair(&dir, s)).unwrap_or_default();
+        args.extend(["--protocol".into(), protocol.into()]);
+        args
+    };
+
+    let (code, doc) = probe(&dir, &nginx.url(""), &with("grpc", Some("client")));
+    assert_eq!(code, 0, "{doc:#}\n{}\n{}", nginx.error_log(), c.log());
+    assert_eq!(doc["exchange"]["grpc_status"], 0, "{doc:#}");
+    let (code, doc) = probe(&dir, &nginx.url(""), &with("http", Some("client")));
+    assert_eq!(code, 0, "{doc:#}\n{}\n{}", nginx.error_log(), c.log());
+    assert_eq!(
+        doc["exchange"]["content_type"], "application/x-protobuf",
+        "the Collector's own answer: {doc:#}"
+    );
+
+    let (code, doc) = probe(&dir, &nginx.url(""), &with("grpc", None));
+    assert_eq!(code, 1, "{doc:#}");
+    only(&doc, "client-cert-required");
+
+    // /bare/ passes gRPC on without a client certificate: the Collector refuses nginx.
+    let (code, doc) = probe(&dir, &nginx.url("/bare"), &with("http", Some("client")));
+    assert_eq!(code, 1, "{doc:#}");
+    assert!(
+        text(only(&doc, "upstream-down"), "problem").contains("502"),
+        "{doc:#}"
+    );
+    assert!(
+        nginx.error_log().contains("SSL"),
+        "nginx says why: {}",
+        nginx.error_log()
+    );
+    assert!(debug_traces(&c).is_empty(), "{}", c.log());
 }

@@ -475,7 +475,12 @@ pub fn answer_text(ex: &Exchange) -> String {
             text.push_str(&format!(" (\"{}\")", escape(m)));
         }
     }
-    let gist = ex.body.as_deref().map(summary).unwrap_or_default();
+    // A body in words (an error page, a message); a protobuf or gRPC answer is not shown.
+    let words = ex
+        .body
+        .as_deref()
+        .filter(|b| !b.chars().any(|c| c.is_control() && !c.is_whitespace()));
+    let gist = words.map(summary).unwrap_or_default();
     if !gist.is_empty() {
         text.push_str(&format!(": \"{gist}\""));
     }
@@ -862,6 +867,8 @@ mod tests {
         );
         assert_eq!(answer_text(&http(404, "")), "HTTP 404 Not Found");
         assert_eq!(answer_text(&http(599, "x")), "HTTP 599: \"x\"");
+        // The Collector's ExportTraceServiceResponse (an empty partial_success) is not words.
+        assert_eq!(answer_text(&http(200, "\n\u{0}")), "HTTP 200 OK");
         let mut g = grpc(200, "application/grpc", Some(16));
         g.grpc_message = Some("missing\nauth".into());
         assert_eq!(
