@@ -371,11 +371,13 @@ fn text<'a>(f: &'a Value, key: &str) -> &'a str {
 }
 
 /// The nginx server block of an OTLP proxy: TLS with otelpki's server certificate, client
-/// certificates checked against ca.crt (`verify`: `on` or `optional`), `/v1/traces` to the
-/// HTTP backend, the gRPC trace service to the gRPC backend, everything else 404.
-fn proxy_block(dir: &Path, verify: &str, http: u16, grpc: u16) -> String {
+/// certificates checked against ca.crt (`verify`: `on` or `optional`), TLS `version`,
+/// `/v1/traces` to the HTTP backend, the gRPC trace service to the gRPC backend, everything
+/// else 404.
+fn proxy_block(dir: &Path, verify: &str, version: &str, http: u16, grpc: u16) -> String {
     format!(
         "    ssl_certificate {crt};\n    ssl_certificate_key {key};\n    \
+         ssl_protocols {version};\n    \
          ssl_client_certificate {ca};\n    ssl_verify_client {verify};\n    \
          location = /v1/traces {{ proxy_pass http://127.0.0.1:{http}; }}\n    \
          location /opentelemetry.proto.collector.trace.v1.TraceService/ {{ grpc_pass grpc://127.0.0.1:{grpc}; }}\n    \
@@ -391,21 +393,29 @@ fn proxy_block(dir: &Path, verify: &str, http: u16, grpc: u16) -> String {
 /// without a client certificate `on` answers 400 and probe names the missing certificate in
 /// nginx's words (`optional` lets the export in, and so does every SDK); a client from a
 /// foreign CA is refused by both and named; a location that is not OTLP is named by its path.
+/// Under TLS 1.2 and 1.3 (where the server speaks first after the handshake: tickets, and
+/// HTTP/2's SETTINGS, which the exchange must still get).
 #[test]
 fn probe_through_nginx_checking_client_certificates() {
     let (_tmp, dir) = pki();
-    for verify in ["on", "optional"] {
+    for (verify, version) in [
+        ("on", "TLSv1.2"),
+        ("on", "TLSv1.3"),
+        ("optional", "TLSv1.2"),
+        ("optional", "TLSv1.3"),
+    ] {
         let (http, http_seen) = http_backend();
         let grpc = GrpcBackend::start();
         let nginx = Nginx::start(
             "ssl http2",
-            &proxy_block(&dir, verify, http.port, grpc.port),
+            &proxy_block(&dir, verify, version, http.port, grpc.port),
         );
         let url = nginx.url("");
 
         // The good pair, OTLP/HTTP: accepted, and the backend got exactly the empty export.
         let (code, doc) = probe(&dir, &url, &pair(&dir, "client"));
         assert_eq!(code, 0, "{verify}: {doc:#}\n{}", nginx.error_log());
+        assert_eq!(doc["handshake"]["version"], version, "{doc:#}");
         let ex = &doc["exchange"];
         assert_eq!(ex["status"], 200, "{doc:#}");
         assert_eq!(ex["path"], "/v1/traces");
