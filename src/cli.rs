@@ -101,9 +101,9 @@ files: created, renewed or unchanged.",
     )]
     Check(CheckArgs),
 
-    /// Connect to a live OTLP endpoint over TLS and explain the handshake's result
+    /// Connect to a live OTLP endpoint as an exporter does (TLS handshake, then an empty export) and explain the result
     #[command(
-        after_help = "Example (the article's Collector, with mTLS):\n  otelpki probe https://otel-collector.observability.svc:4317 --cert certs/client.crt --key certs/client.key\n  otelpki probe localhost:4318 --ca certs/ca.crt\n\nExit codes: 0 handshake ok, 1 problems found (each with the way to fix it), 2 unusable input.\nSends no telemetry: it completes the TLS handshake, waits briefly for the server's verdict\non the client certificate, and closes."
+        after_help = "Example (the article's Collector, with mTLS; a Collector behind nginx):\n  otelpki probe https://otel-collector.observability.svc:4317 --cert certs/client.crt --key certs/client.key\n  otelpki probe https://otel.example.com/otlp --protocol http --cert certs/client.crt --key certs/client.key\n  otelpki probe localhost:4318 --ca certs/ca.crt --tls-only\n\nExit codes: 0 the export was accepted (with --tls-only: the handshake went through), 1 problems found\n(each with the way to fix it), 2 unusable input.\nSends no telemetry: after the handshake it sends an empty export (no spans) the way the SDK\ndoes for the protocol, OTLP/HTTP POST /v1/traces or OTLP/gRPC TraceService/Export, and\nexplains the answer (a proxy's client-certificate check, a wrong path or port, auth, a down\nupstream). --tls-only stops after the handshake."
     )]
     Probe(ProbeArgs),
 
@@ -209,6 +209,15 @@ pub struct ProbeArgs {
     /// The client certificate's private key
     #[arg(long, value_name = "FILE", requires = "cert")]
     pub key: Option<PathBuf>,
+
+    /// The protocol of the empty export, as in OTEL_EXPORTER_OTLP_PROTOCOL (default: from the
+    /// URL's path, else the port: 4317 gRPC, 4318 HTTP; else HTTP, the spec's default)
+    #[arg(long, value_enum)]
+    pub protocol: Option<Protocol>,
+
+    /// Stop after the TLS handshake: send no OTLP export
+    #[arg(long, conflicts_with = "protocol")]
+    pub tls_only: bool,
 
     /// Seconds to wait for the connection and for each answer
     #[arg(long, value_name = "SECS", default_value_t = 5, value_parser = clap::value_parser!(u64).range(1..=120))]

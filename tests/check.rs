@@ -4,11 +4,9 @@
 //! TLS stack can judge the same file, the test asks it too, so the diagnosis and the stack agree.
 
 use std::io::{Read, Write};
-use std::net::{TcpListener, TcpStream};
+use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use rcgen::{CustomExtension, Issuer, KeyPair};
@@ -20,7 +18,9 @@ use otelpki::issue;
 use otelpki::key::KeyType;
 use otelpki::profile::{self, Role, Spec};
 
-use crate::common::{S_SERVER_MTLS, certs, init_pki, openssl_in, otelpki, pkcs8_key, s_server};
+use crate::common::{
+    S_SERVER_MTLS, Server, certs, init_pki, openssl_in, otelpki, pkcs8_key, s_server,
+};
 
 // ---------------------------------------------------------------------------------------------
 // Helpers: certificates made wrong on purpose, running the binary, reading its JSON.
@@ -1024,84 +1024,6 @@ fn provider() -> Arc<rustls::crypto::CryptoProvider> {
     Arc::new(rustls::crypto::aws_lc_rs::default_provider())
 }
 
-/// A TCP server on an ephemeral 127.0.0.1 port running `serve` for each connection, stopped
-/// and joined on drop. Every wait in it is bounded.
-struct Server {
-    port: u16,
-    stop: Arc<AtomicBool>,
-    thread: Option<JoinHandle<()>>,
-}
-
-impl Server {
-    fn start(serve: impl Fn(TcpStream) + Send + 'static) -> Server {
-        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-        listener.set_nonblocking(true).unwrap();
-        let port = listener.local_addr().unwrap().port();
-        let stop = Arc::new(AtomicBool::new(false));
-        let flag = stop.clone();
-        let thread = std::thread::spawn(move || {
-            let give_up = Instant::now() + Duration::from_secs(60);
-            while !flag.load(Ordering::SeqCst) && Instant::now() < give_up {
-                match listener.accept() {
-                    Ok((tcp, _)) => {
-                        tcp.set_nonblocking(false).unwrap();
-                        tcp.set_read_timeout(Some(Duration::from_secs(3))).unwrap();
-                        tcp.set_write_timeout(Some(Duration::from_secs(3))).unwrap();
-                        serve(tcp);
-                    }
-                    Err(_) => std::thread::sleep(Duration::from_millis(5)),
-                }
-            }
-        });
-        Server {
-            port,
-            stop,
-            thread: Some(thread),
-        }
-    }
-
-    /// A rustls server with `config`: it completes or refuses the handshake (sending its
-    /// alert), then reads until the client leaves.
-    fn tls(config: Arc<ServerConfig>) -> Server {
-        Server::start(move |mut tcp| {
-            let mut conn = rustls::ServerConnection::new(config.clone()).unwrap();
-            for _ in 0..64 {
-                while conn.wants_write() {
-                    if conn.write_tls(&mut tcp).is_err() {
-                        return;
-                    }
-                }
-                match conn.read_tls(&mut tcp) {
-                    Ok(0) | Err(_) => return,
-                    Ok(_) => {}
-                }
-                if conn.process_new_packets().is_err() {
-                    // Send the alert, then close gracefully: closing with unread input would
-                    // reset the connection and could destroy the alert in flight.
-                    while conn.wants_write() && conn.write_tls(&mut tcp).is_ok() {}
-                    let _ = tcp.shutdown(std::net::Shutdown::Write);
-                    let mut sink = [0u8; 4096];
-                    while matches!(tcp.read(&mut sink), Ok(n) if n > 0) {}
-                    return;
-                }
-            }
-        })
-    }
-
-    fn url(&self, host: &str) -> String {
-        format!("https://{host}:{}", self.port)
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        self.stop.store(true, Ordering::SeqCst);
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
-        }
-    }
-}
-
 /// Whether the server asks for a client certificate, and trusting which CA.
 enum Auth<'a> {
     Off,
@@ -1525,14 +1447,17 @@ fn probe_against_openssl_s_server() {
     // mTLS, ok.
     let (_srv, port, _) = s_server(&dir, mtls);
     let url = format!("https://localhost:{port}");
-    let (code, doc) = probe(&dir, &url, &strs(&client_args(&dir, "client")));
+    // s_server is a TLS peer, not an HTTP server: the handshake is what it judges.
+    let mut args = client_args(&dir, "client");
+    args.push("--tls-only".into());
+    let (code, doc) = probe(&dir, &url, &strs(&args));
     assert_eq!(code, 0, "{doc:#}");
     assert_eq!(doc["handshake"]["version"], "TLSv1.3");
     assert_eq!(doc["handshake"]["client_cert_accepted"], true, "{doc:#}");
 
     // mTLS without a client certificate.
     let (_srv, port, _) = s_server(&dir, mtls);
-    let (code, doc) = probe(&dir, &format!("https://localhost:{port}"), &[]);
+    let (code, doc) = probe(&dir, &format!("https://localhost:{port}"), &["--tls-only"]);
     assert_eq!(code, 1);
     finding(&doc, "client-cert-required");
 
@@ -1552,7 +1477,7 @@ fn probe_against_openssl_s_server() {
         &dir,
         &["-cert", "foreign-server.crt", "-key", "foreign-server.key"],
     );
-    let (code, doc) = probe(&dir, &format!("https://localhost:{port}"), &[]);
+    let (code, doc) = probe(&dir, &format!("https://localhost:{port}"), &["--tls-only"]);
     assert_eq!(code, 1, "{doc:#}");
     let f = finding(&doc, "unknown-ca");
     assert!(problem(f).contains("issued by \"CN=Foreign CA\""), "{f:#}");

@@ -322,6 +322,8 @@ fn probe_against_a_go_server() {
             "--ca".into(),
             f("ca.crt"),
             "--json".into(),
+            // tlspeer is a TLS peer, not an OTLP receiver: the handshake is what it judges.
+            "--tls-only".into(),
         ];
         if let Some(stem) = pair {
             args.extend([

@@ -35,6 +35,9 @@ mod gosdk;
 mod hostile;
 /// The openssl CLI judges the certificates: verify -purpose, s_server/s_client mTLS.
 mod openssl;
+/// `probe`'s empty OTLP export judged by real servers: nginx checking client certificates
+/// over HTTP, proxying OTLP/HTTP and OTLP/gRPC (issue 14).
+mod probe;
 /// Racing writers and writers killed at every step (issue 9): the PKI stays whole, judged by
 /// OpenSSL and rustls.
 mod races;

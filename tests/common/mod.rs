@@ -6,10 +6,13 @@
 pub mod collector;
 pub mod gobuild;
 
-use std::io::{BufRead, BufReader};
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command as StdCommand, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, mpsc};
+use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName};
@@ -275,4 +278,94 @@ pub fn file_bytes(dir: &Path) -> std::collections::BTreeMap<String, Vec<u8>> {
             (n, bytes)
         })
         .collect()
+}
+
+/// A TCP server on an ephemeral 127.0.0.1 port running `serve` for each connection, stopped
+/// and joined on drop. Every wait in it is bounded.
+pub struct Server {
+    pub port: u16,
+    stop: Arc<AtomicBool>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl Server {
+    pub fn start(serve: impl Fn(TcpStream) + Send + 'static) -> Server {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.set_nonblocking(true).unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let stop = Arc::new(AtomicBool::new(false));
+        let flag = stop.clone();
+        let thread = std::thread::spawn(move || {
+            let give_up = Instant::now() + Duration::from_secs(60);
+            while !flag.load(Ordering::SeqCst) && Instant::now() < give_up {
+                match listener.accept() {
+                    Ok((tcp, _)) => {
+                        tcp.set_nonblocking(false).unwrap();
+                        tcp.set_read_timeout(Some(Duration::from_secs(3))).unwrap();
+                        tcp.set_write_timeout(Some(Duration::from_secs(3))).unwrap();
+                        serve(tcp);
+                    }
+                    Err(_) => std::thread::sleep(Duration::from_millis(5)),
+                }
+            }
+        });
+        Server {
+            port,
+            stop,
+            thread: Some(thread),
+        }
+    }
+
+    /// A rustls server with `config`: it completes or refuses the handshake (sending its
+    /// alert), then answers an HTTP/1.1 request with 200, as an OTLP/HTTP receiver answers
+    /// an empty export, and reads until the client leaves.
+    pub fn tls(config: Arc<ServerConfig>) -> Server {
+        Server::start(move |mut tcp| {
+            let mut conn = rustls::ServerConnection::new(config.clone()).unwrap();
+            let mut request = Vec::new();
+            for _ in 0..64 {
+                while conn.wants_write() {
+                    if conn.write_tls(&mut tcp).is_err() {
+                        return;
+                    }
+                }
+                match conn.read_tls(&mut tcp) {
+                    Ok(0) | Err(_) => return,
+                    Ok(_) => {}
+                }
+                let processed = conn.process_new_packets();
+                if processed.is_ok() && !conn.is_handshaking() {
+                    let _ = conn.reader().read_to_end(&mut request);
+                    if request.windows(4).any(|w| w == b"\r\n\r\n") {
+                        request.clear();
+                        let _ = conn.writer().write_all(
+                            b"HTTP/1.1 200 OK\r\ncontent-type: application/x-protobuf\r\ncontent-length: 0\r\n\r\n",
+                        );
+                    }
+                }
+                if processed.is_err() {
+                    // Send the alert, then close gracefully: closing with unread input would
+                    // reset the connection and could destroy the alert in flight.
+                    while conn.wants_write() && conn.write_tls(&mut tcp).is_ok() {}
+                    let _ = tcp.shutdown(std::net::Shutdown::Write);
+                    let mut sink = [0u8; 4096];
+                    while matches!(tcp.read(&mut sink), Ok(n) if n > 0) {}
+                    return;
+                }
+            }
+        })
+    }
+
+    pub fn url(&self, host: &str) -> String {
+        format!("https://{host}:{}", self.port)
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::SeqCst);
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
 }
