@@ -761,6 +761,7 @@ mod tests {
             cn: Some("alien".into()),
             org: None,
             names: Vec::new(),
+            ca: None,
         };
         let cert = std::path::PathBuf::from("certs/alien.crt");
         let setup = Setup {
