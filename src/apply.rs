@@ -215,7 +215,7 @@ pub fn parse(path: &Path, text: &str) -> Result<Plan> {
                     format!(
                         "{}: the client cn `{}` is also its file name unless `name` is given",
                         at(line),
-                        t.cn
+                        text::printable(&t.cn)
                     )
                 })?,
         };

@@ -169,7 +169,8 @@ pub fn file_stem(name: &str) -> Result<&str> {
             .all(|c| c.is_ascii_alphanumeric() || "._-".contains(c));
     if !ok {
         bail!(
-            "`{name}` cannot be a file name; use letters, digits, '.', '_' and '-', such as gateway"
+            "`{}` cannot be a file name; use letters, digits, '.', '_' and '-', such as gateway",
+            crate::text::printable(name)
         );
     }
     if name == "ca" {
@@ -291,16 +292,16 @@ pub fn init_ca(dir: &Path, args: &InitCaArgs) -> Result<()> {
     let outputs_hint =
         "pass --force to replace the CA (every certificate it signed stops being trusted)";
     let (crt, key) = pair_paths(dir, "ca");
-    let _lock = store::lock(dir)?;
-    store::refuse_existing(&[Output::key(key, ""), Output::public(crt, "")], args.force)
-        .map_err(|e| with_hint(e, outputs_hint))?;
-    // The passphrase first: without it, nothing is generated or written.
+    // The passphrase first: without it, nothing is generated or written (not even DIR).
     let pass = if args.encrypt_key {
         let source = PassphraseSource::new(args.passphrase.passphrase_file.as_deref());
         Some(source.get("--encrypt-key")?)
     } else {
         None
     };
+    let _lock = store::lock(dir)?;
+    store::refuse_existing(&[Output::key(key, ""), Output::public(crt, "")], args.force)
+        .map_err(|e| with_hint(e, outputs_hint))?;
     warn_key_type(args.key_type);
     let spec = ca_spec(
         &args.cn,

@@ -147,9 +147,16 @@ pub fn scan_all(dir: &Path) -> Result<Scan> {
     })?;
     let mut paths: Vec<PathBuf> = listing
         .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.extension().is_some_and(|x| x == "crt") && p.is_file())
+        .filter(|p| p.extension().is_some_and(|x| x == "crt"))
         .collect();
     paths.sort();
+    // A `*.crt` that is not a regular file (a FIFO, a device, a directory) is not a stray
+    // certificate to report and skip: reading it could hang, so it is an input error at once.
+    for path in &paths {
+        if !path.is_file() {
+            read::read_small(path)?;
+        }
+    }
     let mut found = Scan {
         entries: Vec::new(),
         unreadable: Vec::new(),

@@ -289,8 +289,14 @@ pub fn clock(now: Option<OffsetDateTime>) -> Result<OffsetDateTime> {
                 let secs: i64 = v.trim().parse().map_err(|_| {
                     anyhow!("SOURCE_DATE_EPOCH=`{v}` is not a number of seconds since 1970")
                 })?;
-                OffsetDateTime::from_unix_timestamp(secs)
-                    .map_err(|_| anyhow!("SOURCE_DATE_EPOCH=`{v}` is out of range"))?
+                OffsetDateTime::from_unix_timestamp(secs).map_err(|_| {
+                    anyhow!(
+                        "SOURCE_DATE_EPOCH=`{v}` is out of range; otelpki issues at times \
+                             from {} to {}",
+                        CLOCK_YEARS.start(),
+                        CLOCK_YEARS.end()
+                    )
+                })?
             }
             _ => OffsetDateTime::now_utc(),
         },

@@ -1380,6 +1380,22 @@ fn sweep_table(pki: &str, spec: &str) -> Vec<(Vec<String>, Vec<&'static str>)> {
             vec!["@1", "--ca", "--timeout", "--protocol"],
         ),
         (s(&["completions", "bash"]), vec!["@1"]),
+        (
+            s(&[
+                "export",
+                "p12",
+                "--name",
+                "client",
+                "--empty-password",
+                "--force",
+            ]),
+            vec!["--name", "--password-file"],
+        ),
+        (
+            s(&["export", "truststore", "--empty-password", "--force"]),
+            vec!["--password-file"],
+        ),
+        (s(&["recover"]), vec![]),
     ]
 }
 
@@ -1428,12 +1444,12 @@ fn every_command_with_hostile_arguments_exits_0_1_or_2() {
     let mut covered: BTreeSet<String> = BTreeSet::new();
     for (base, _) in &table {
         covered.insert(base[0].clone());
-        if matches!(base[0].as_str(), "issue" | "config") {
+        if matches!(base[0].as_str(), "issue" | "config" | "export") {
             covered.insert(format!("{} {}", base[0], base[1]));
         }
     }
     let mut listed: BTreeSet<String> = listed_commands(&pki, &[]).into_iter().collect();
-    for sub in ["issue", "config"] {
+    for sub in ["issue", "config", "export"] {
         for name in listed_commands(&pki, &[sub]) {
             listed.insert(format!("{sub} {name}"));
         }
