@@ -1,5 +1,5 @@
 //! The templates of `templates/` and the one function that renders them (DESIGN §5). The
-//! five files are compiled into the binary; `--templates DIR` reads a team's own copies with
+//! six files are compiled into the binary; `--templates DIR` reads a team's own copies with
 //! the same names instead. Rendering is strict: a variable the context does not provide is an
 //! error, never an empty string in a config file.
 
@@ -13,7 +13,7 @@ use serde::Serialize;
 
 use crate::read;
 
-/// One of the five templates.
+/// One of the six templates.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Template {
     Collector,
@@ -21,15 +21,17 @@ pub enum Template {
     Java,
     K8s,
     CertManager,
+    Declarative,
 }
 
 impl Template {
-    pub const ALL: [Template; 5] = [
+    pub const ALL: [Template; 6] = [
         Template::Collector,
         Template::Env,
         Template::Java,
         Template::K8s,
         Template::CertManager,
+        Template::Declarative,
     ];
 
     /// The file name, in `templates/` and in a `--templates DIR`.
@@ -40,6 +42,7 @@ impl Template {
             Template::Java => "java.txt",
             Template::K8s => "k8s.yaml",
             Template::CertManager => "cert-manager.yaml",
+            Template::Declarative => "declarative.yaml",
         }
     }
 
@@ -51,6 +54,7 @@ impl Template {
             Template::Java => include_str!("../templates/java.txt"),
             Template::K8s => include_str!("../templates/k8s.yaml"),
             Template::CertManager => include_str!("../templates/cert-manager.yaml"),
+            Template::Declarative => include_str!("../templates/declarative.yaml"),
         }
     }
 }
@@ -109,6 +113,7 @@ fn environment() -> Result<Environment<'static>> {
     env.set_syntax(syntax);
     env.add_filter("yaml", yaml_scalar);
     env.add_filter("sh", shell_word);
+    env.add_filter("config_value", config_value);
     Ok(env)
 }
 
@@ -176,6 +181,15 @@ fn yaml_scalar(value: &Value) -> Result<String, minijinja::Error> {
     }
     serde_json::to_string(s)
         .map_err(|e| minijinja::Error::new(minijinja::ErrorKind::InvalidOperation, format!("{e}")))
+}
+
+/// A value of an OpenTelemetry declarative configuration file: a YAML scalar in which every
+/// `$` is doubled, since the SDKs substitute `${VAR}` in the file (`$$` is a literal `$`).
+fn config_value(value: &Value) -> Result<String, minijinja::Error> {
+    match value.as_str() {
+        Some(s) => yaml_scalar(&Value::from(s.replace('$', "$$"))),
+        None => yaml_scalar(value),
+    }
 }
 
 /// One shell word: as is when it needs no quoting, otherwise single-quoted.
@@ -261,6 +275,14 @@ mod tests {
         assert_eq!(q("yes"), "\"yes\"");
         assert_eq!(q("*.example.com"), "\"*.example.com\"");
         assert_eq!(yaml_scalar(&Value::from(256)).unwrap(), "256");
+    }
+
+    #[test]
+    fn config_values_escape_substitution() {
+        let q = |s: &str| config_value(&Value::from(s)).unwrap();
+        assert_eq!(q("/etc/otel/certs/ca.crt"), "/etc/otel/certs/ca.crt");
+        assert_eq!(q("/tmp/${HOME}/ca.crt"), "\"/tmp/$${HOME}/ca.crt\"");
+        assert_eq!(q("a$$b"), "\"a$$$$b\"");
     }
 
     #[test]

@@ -20,6 +20,9 @@ mod fixtures;
 /// Go's crypto/tls (the Collector's TLS stack) judges the certificates and the fixtures, and
 /// `probe` diagnoses a Go server.
 mod go;
+/// The OpenTelemetry Java SDK (autoconfigure, the agent, the declarative loader) exports with
+/// `config env`, `config java` and `config declarative`, or fails for the stated reason.
+mod java;
 /// The openssl CLI judges the certificates: verify -purpose, s_server/s_client mTLS.
 mod openssl;
 /// The real OpenTelemetry SDKs (Python, Node) export a span over mTLS with otelpki's certificates.
