@@ -310,6 +310,8 @@ enum Twist {
     NoClientAuth,
     /// The endpoint is http://: plaintext against the TLS server.
     PlainHttp,
+    /// The PKI directory's path holds `${HOME}`, which the declarative loader must not expand.
+    DollarInPath,
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -332,11 +334,18 @@ fn set(vars: &mut Vec<(String, String)>, key: &str, value: Option<String>) {
 
 fn run(test: &str, key_type: &str, protocol: Protocol, via: Via, twist: Twist, expect: Expect) {
     let context = format!("{test} ({key_type}, {protocol:?}, {via:?}, {twist:?})");
-    let tmp = tempfile::tempdir().expect("tempdir");
+    let prefix = match twist {
+        Twist::DollarInPath => "otelpki-${HOME}-",
+        _ => "otelpki-java-",
+    };
+    let tmp = tempfile::Builder::new()
+        .prefix(prefix)
+        .tempdir()
+        .expect("tempdir");
     let dir = tmp.path().join("certs");
     // The good set is `init`; a twist takes its bad certificate from `fixtures`.
     let pki = match twist {
-        Twist::None => vec!["init", "--key-type", key_type],
+        Twist::None | Twist::DollarInPath => vec!["init", "--key-type", key_type],
         _ => vec!["fixtures", "--key-type", key_type],
     };
     otelpki(&dir).args(&pki).assert().success();
@@ -387,7 +396,11 @@ fn run(test: &str, key_type: &str, protocol: Protocol, via: Via, twist: Twist, e
                     "OTEL_EXPORTER_OTLP_ENDPOINT",
                     Some(endpoint.replace("https://", "http://")),
                 ),
-                Twist::None | Twist::WrongName | Twist::Expired | Twist::ForeignClient => {}
+                Twist::None
+                | Twist::WrongName
+                | Twist::Expired
+                | Twist::ForeignClient
+                | Twist::DollarInPath => {}
             }
             // Not TLS settings: only what keeps the run short and the output about the span.
             let timeout = match expect {
@@ -405,7 +418,7 @@ fn run(test: &str, key_type: &str, protocol: Protocol, via: Via, twist: Twist, e
         }
         Via::Declarative => {
             assert!(
-                matches!(twist, Twist::None),
+                matches!(twist, Twist::None | Twist::DollarInPath),
                 "{context}: not a declarative case"
             );
             let file = tmp.path().join("otel-config.yaml");
@@ -520,6 +533,8 @@ java! {
     // The declarative loader with only the file of `config declarative` (item 7).
     java_declarative_grpc: "ecdsa-p256", Grpc, Declarative, None => Delivered;
     java_declarative_http: "ecdsa-p256", Http, Declarative, None => Delivered;
+    /// `$` in a path is written `$$`: the loader reads the real path, not an expansion.
+    java_declarative_dollar_in_path: "ecdsa-p256", Grpc, Declarative, DollarInPath => Delivered;
 
     // Negatives (item 8): the export fails, nothing arrives, and Java says why.
     java_grpc_wrong_server_name: "ecdsa-p256", Grpc, Env, WrongName => Refused(&[JAVA_WRONG_NAME]);
