@@ -16,22 +16,22 @@ use std::process::Command;
 use std::sync::OnceLock;
 use std::time::Duration;
 
+use crate::common::collector::{self, Collector};
+use crate::common::gobuild::{FileLock, Finished, run_bounded};
 use crate::common::otelpki;
-use crate::sdk::{
-    Finished, InstallLock, Receiver, RunningReceiver, clean_command, installed, require_success,
-    run_bounded, tool_version, toolchain,
-};
 
-/// How long the one-time `mvn package` may take (a cold ~/.m2 downloads ~60 MB).
+/// How long the one-time `mvn package` may take (a cold ~/.m2 downloads ~70 MB).
 const BUILD_TIMEOUT: Duration = Duration::from_secs(900);
+/// How long a test waits for another test process that is building.
+const BUILD_LOCK_TIMEOUT: Duration = Duration::from_secs(1200);
+/// How long `TOOL --version` may take.
+const VERSION_TIMEOUT: Duration = Duration::from_secs(30);
 /// How long one Java run may take in all (JVM and agent start-up included).
 const RUN_TIMEOUT: Duration = Duration::from_secs(120);
-/// OTEL_EXPORTER_OTLP_TIMEOUT (ms) where the span must arrive, and where it must not.
-const OTLP_TIMEOUT_DELIVER: &str = "10000";
-const OTLP_TIMEOUT_REFUSE: &str = "3000";
-
-/// The CN of the client certificate of `otelpki init` and of `otelpki fixtures`.
-const CLIENT_CN: &str = "my-application";
+/// OTEL_EXPORTER_OTLP_TIMEOUT (ms). A refusal comes as soon as the handshake fails; the bound
+/// is for a loaded machine (a cold JVM on two shared cores), where 3 s cut some refusals short
+/// with a bare "timeout" instead of the stack's words.
+const OTLP_TIMEOUT: &str = "10000";
 
 // ---------------------------------------------------------------------------------------------
 // The Java judge, built once per change of tests/java/.
@@ -83,6 +83,32 @@ fn files(root: &Path, dir: &Path, out: &mut Vec<(String, Vec<u8>)>) -> Result<()
     Ok(())
 }
 
+/// `PROGRAM --version`, or what to install when PROGRAM is missing.
+fn tool_version(program: &str, install: &str) -> Result<String, String> {
+    let done = run_bounded(Command::new(program).arg("--version"), VERSION_TIMEOUT)
+        .map_err(|e| format!("{e}\n{program} is needed by the Java tests: {install}"))?;
+    if !done.status.success() {
+        return Err(format!(
+            "`{program} --version` failed: {}{}\n{install}",
+            done.stdout, done.stderr
+        ));
+    }
+    Ok(format!("{}{}", done.stdout, done.stderr).trim().to_string())
+}
+
+/// A command with only the environment the test gives it: the developer's own OTEL_*,
+/// JAVA_TOOL_OPTIONS, JDK_JAVA_OPTIONS... must not change what the SDK does.
+fn clean_command(program: &str) -> Command {
+    let mut cmd = Command::new(program);
+    cmd.env_clear();
+    for key in ["PATH", "HOME", "TMPDIR", "LANG", "LC_ALL"] {
+        if let Some(value) = std::env::var_os(key) {
+            cmd.env(key, value);
+        }
+    }
+    cmd
+}
+
 fn build() -> Result<PathBuf, String> {
     const JDK: &str =
         "install a JDK 17 or later (Debian/Ubuntu: apt-get install default-jdk-headless)";
@@ -92,7 +118,7 @@ fn build() -> Result<PathBuf, String> {
     let mvn = tool_version("mvn", MAVEN)?;
     let cache = cache();
     fs::create_dir_all(&cache).map_err(|e| format!("create {}: {e}", cache.display()))?;
-    let _lock = InstallLock::acquire(&cache.join("build.lock"))?;
+    let _lock = FileLock::acquire(&cache.join("build.lock"), BUILD_LOCK_TIMEOUT)?;
 
     let mut sources = Vec::new();
     files(&project(), &project(), &mut sources)?;
@@ -103,7 +129,7 @@ fn build() -> Result<PathBuf, String> {
     let build = cache.join("build");
     let out = build.join("target");
     let marker = cache.join("built.txt");
-    if installed(&marker, &stamp)
+    if fs::read_to_string(&marker).is_ok_and(|found| found == stamp)
         && out.join("app.jar").is_file()
         && out.join("opentelemetry-javaagent.jar").is_file()
     {
@@ -128,11 +154,13 @@ fn build() -> Result<PathBuf, String> {
             .current_dir(&build),
         BUILD_TIMEOUT,
     )?;
-    require_success(
-        done,
-        "mvn -q -B package (tests/java/pom.xml)",
-        "Maven Central must be reachable for the first run",
-    )?;
+    if !done.status.success() {
+        return Err(format!(
+            "mvn -q -B package (tests/java/pom.xml) failed ({}); Maven Central must be reachable \
+             for the first run\n--- stdout\n{}\n--- stderr\n{}",
+            done.status, done.stdout, done.stderr
+        ));
+    }
     fs::write(&marker, stamp).map_err(|e| format!("write {}: {e}", marker.display()))?;
     Ok(out)
 }
@@ -220,61 +248,50 @@ impl Protocol {
     }
 }
 
-/// A TLS server that requires a client certificate chaining to DIR/ca.crt and reports the
-/// spans it receives.
+/// The real Collector running `otelpki config collector --server NAME` as rendered (mTLS:
+/// `client_ca_file` = DIR/ca.crt), which prints every span its OTLP receiver accepts.
 struct Server {
-    receiver: RunningReceiver,
+    collector: Collector,
+    protocol: Protocol,
 }
 
 impl Server {
     /// Presents DIR/NAME.crt and DIR/NAME.key.
     fn start(protocol: Protocol, dir: &Path, name: &str) -> Server {
-        let kind = match protocol {
-            Protocol::Grpc => Receiver::PythonGrpc,
-            Protocol::Http => Receiver::PythonHttp,
-        };
-        let receiver = RunningReceiver::start(
-            kind,
-            toolchain(),
-            &dir.join(format!("{name}.crt")),
-            &dir.join(format!("{name}.key")),
-            &dir.join("ca.crt"),
-        );
-        Server { receiver }
+        let rendered = collector::render(dir, &["--server", name]);
+        Server {
+            collector: Collector::start(&rendered),
+            protocol,
+        }
     }
 
     fn port(&self) -> u16 {
-        self.receiver.port
+        match self.protocol {
+            Protocol::Grpc => self.collector.grpc_port,
+            Protocol::Http => self.collector.http_port,
+        }
     }
 
-    /// Waits (bounded) for exactly `span`, sent with the client certificate of CLIENT_CN.
+    /// Waits (bounded) for `span` in the Collector's output.
     fn assert_received(&self, span: &str, context: &str) {
-        let line = format!("SPAN {span}");
-        self.receiver.wait_until(|t| t.lines().any(|l| l == line));
-        assert_eq!(
-            self.receiver.spans(),
-            [span],
-            "{context}: the server must have got exactly our span\n{}",
-            self.transcript()
-        );
-        assert_eq!(
-            self.receiver.peers(),
-            [CLIENT_CN],
-            "{context}: the server must have seen our client certificate\n{}",
+        assert!(
+            self.collector.wait_for_span(span),
+            "{context}: the span did not reach the Collector\n{}",
             self.transcript()
         );
     }
 
-    fn assert_got_nothing(&self, context: &str) {
+    /// The exporter has finished: nothing of it reached the Collector.
+    fn assert_got_nothing(&self, span: &str, context: &str) {
         assert!(
-            self.receiver.spans().is_empty() && self.receiver.peers().is_empty(),
-            "{context}: the server must have got nothing\n{}",
+            !self.collector.saw_span(span),
+            "{context}: the Collector must have got nothing\n{}",
             self.transcript()
         );
     }
 
     fn transcript(&self) -> String {
-        self.receiver.transcript()
+        format!("--- Collector\n{}", self.collector.log())
     }
 }
 
@@ -310,7 +327,8 @@ enum Twist {
     NoClientAuth,
     /// The endpoint is http://: plaintext against the TLS server.
     PlainHttp,
-    /// The PKI directory's path holds `${HOME}`, which the declarative loader must not expand.
+    /// The application's path to DIR holds `${HOME}`, which the declarative loader must not
+    /// expand.
     DollarInPath,
 }
 
@@ -318,9 +336,14 @@ enum Twist {
 enum Expect {
     /// The exporter reports success and the server got exactly our span.
     Delivered,
-    /// The exporter reports failure, the server got nothing, and the Java side's output
-    /// holds every one of these texts.
-    Refused(&'static [&'static str]),
+    /// The exporter reports failure, the Collector got nothing, the Java output holds one of
+    /// `java` (OkHttp reports some refusals in either of two ways, depending on which of its
+    /// threads sees the TLS alert first), and the Collector's log holds `collector` (its HTTP
+    /// server logs handshake failures; its gRPC server does not).
+    Refused {
+        java: &'static [&'static str],
+        collector: Option<&'static str>,
+    },
 }
 use Expect::{Delivered, Refused};
 
@@ -334,14 +357,7 @@ fn set(vars: &mut Vec<(String, String)>, key: &str, value: Option<String>) {
 
 fn run(test: &str, key_type: &str, protocol: Protocol, via: Via, twist: Twist, expect: Expect) {
     let context = format!("{test} ({key_type}, {protocol:?}, {via:?}, {twist:?})");
-    let prefix = match twist {
-        Twist::DollarInPath => "otelpki-${HOME}-",
-        _ => "otelpki-java-",
-    };
-    let tmp = tempfile::Builder::new()
-        .prefix(prefix)
-        .tempdir()
-        .expect("tempdir");
+    let tmp = tempfile::tempdir().expect("tempdir");
     let dir = tmp.path().join("certs");
     // The good set is `init`; a twist takes its bad certificate from `fixtures`.
     let pki = match twist {
@@ -403,14 +419,10 @@ fn run(test: &str, key_type: &str, protocol: Protocol, via: Via, twist: Twist, e
                 | Twist::DollarInPath => {}
             }
             // Not TLS settings: only what keeps the run short and the output about the span.
-            let timeout = match expect {
-                Delivered => OTLP_TIMEOUT_DELIVER,
-                Refused(_) => OTLP_TIMEOUT_REFUSE,
-            };
             for (k, v) in [
                 ("OTEL_METRICS_EXPORTER", "none"),
                 ("OTEL_LOGS_EXPORTER", "none"),
-                ("OTEL_EXPORTER_OTLP_TIMEOUT", timeout),
+                ("OTEL_EXPORTER_OTLP_TIMEOUT", OTLP_TIMEOUT),
             ] {
                 set(&mut vars, k, Some(v.to_string()));
             }
@@ -423,23 +435,21 @@ fn run(test: &str, key_type: &str, protocol: Protocol, via: Via, twist: Twist, e
             );
             let file = tmp.path().join("otel-config.yaml");
             let out = file.to_str().expect("UTF-8 path");
-            config(
-                &dir,
-                "declarative",
-                &endpoint,
-                protocol.flag(),
-                &["--out", out],
-            );
+            let mut args = vec!["--out", out];
+            // The application sees DIR through a path with `${HOME}` in it (a symbolic link,
+            // given as --mount-path); the Collector keeps the plain one.
+            let seen = tmp.path().join("app-${HOME}-view");
+            if matches!(twist, Twist::DollarInPath) {
+                std::os::unix::fs::symlink(&dir, &seen).expect("symlink");
+                args.extend(["--mount-path", seen.to_str().expect("UTF-8 path")]);
+            }
+            config(&dir, "declarative", &endpoint, protocol.flag(), &args);
             run_sdk(&[("OTEL_CONFIG_FILE".into(), out.into())], &span)
         }
         Via::Agent => {
             assert!(matches!(twist, Twist::None), "{context}: not an agent case");
             let text = config(&dir, "java", &endpoint, protocol.flag(), client_args);
-            let timeout = match expect {
-                Delivered => OTLP_TIMEOUT_DELIVER,
-                Refused(_) => OTLP_TIMEOUT_REFUSE,
-            };
-            run_agent(&text, &span, timeout)
+            run_agent(&text, &span, OTLP_TIMEOUT)
         }
     };
     let java = format!(
@@ -467,7 +477,10 @@ fn run(test: &str, key_type: &str, protocol: Protocol, via: Via, twist: Twist, e
             );
             server.assert_received(&span, &context);
         }
-        Refused(texts) => {
+        Refused {
+            java: texts,
+            collector: said,
+        } => {
             let failed = match via {
                 Via::Agent => done.stderr.contains("Failed to export"),
                 Via::Env | Via::Declarative => {
@@ -479,14 +492,19 @@ fn run(test: &str, key_type: &str, protocol: Protocol, via: Via, twist: Twist, e
                 "{context}: the Java exporter must report failure\n{java}\n{}",
                 server.transcript()
             );
-            for text in texts {
+            assert!(
+                texts.iter().any(|t| java.contains(t)),
+                "{context}: expected one of {texts:?} in the Java output\n{java}\n{}",
+                server.transcript()
+            );
+            if let Some(text) = said {
                 assert!(
-                    java.contains(text),
-                    "{context}: expected {text:?} in the Java output\n{java}\n{}",
+                    server.collector.wait_for_line(|l| l.contains(text)),
+                    "{context}: expected {text:?} in the Collector's log\n{java}\n{}",
                     server.transcript()
                 );
             }
-            server.assert_got_nothing(&context);
+            server.assert_got_nothing(&span, &context);
         }
     }
 }
@@ -523,8 +541,10 @@ java! {
     java_http_env_rsa_4096: "rsa-4096", Http, Env, None => Delivered;
     /// Java cannot load an Ed25519 key (its TlsUtil tries RSA and EC only): asserted, so the
     /// day it can is noticed and the Ed25519 warning can change.
-    java_grpc_env_ed25519_fails: "ed25519", Grpc, Env, None => Refused(&[JAVA_ED25519]);
-    java_http_env_ed25519_fails: "ed25519", Http, Env, None => Refused(&[JAVA_ED25519]);
+    java_grpc_env_ed25519_fails: "ed25519", Grpc, Env, None
+        => Refused { java: &[JAVA_ED25519], collector: None };
+    java_http_env_ed25519_fails: "ed25519", Http, Env, None
+        => Refused { java: &[JAVA_ED25519], collector: None };
 
     // The Java agent with the flags of `config java` (item 5).
     java_agent_grpc_with_config_java: "ecdsa-p256", Grpc, Agent, None => Delivered;
@@ -536,25 +556,66 @@ java! {
     /// `$` in a path is written `$$`: the loader reads the real path, not an expansion.
     java_declarative_dollar_in_path: "ecdsa-p256", Grpc, Declarative, DollarInPath => Delivered;
 
-    // Negatives (item 8): the export fails, nothing arrives, and Java says why.
-    java_grpc_wrong_server_name: "ecdsa-p256", Grpc, Env, WrongName => Refused(&[JAVA_WRONG_NAME]);
-    java_http_wrong_server_name: "ecdsa-p256", Http, Env, WrongName => Refused(&[JAVA_WRONG_NAME]);
-    java_grpc_expired_server: "ecdsa-p256", Grpc, Env, Expired => Refused(&[JAVA_EXPIRED]);
-    java_http_expired_server: "ecdsa-p256", Http, Env, Expired => Refused(&[JAVA_EXPIRED]);
-    java_grpc_wrong_ca: "ecdsa-p256", Grpc, Env, WrongCa => Refused(&[JAVA_UNKNOWN_ISSUER]);
-    java_http_wrong_ca: "ecdsa-p256", Http, Env, WrongCa => Refused(&[JAVA_UNKNOWN_ISSUER]);
-    java_grpc_no_client_cert: "ecdsa-p256", Grpc, Env, NoClientCert => Refused(&[]);
-    java_http_no_client_cert: "ecdsa-p256", Http, Env, NoClientCert => Refused(&[]);
-    java_grpc_foreign_client: "ecdsa-p256", Grpc, Env, ForeignClient => Refused(&[]);
-    java_http_foreign_client: "ecdsa-p256", Http, Env, ForeignClient => Refused(&[]);
-    java_grpc_client_without_client_auth: "ecdsa-p256", Grpc, Env, NoClientAuth => Refused(&[]);
-    java_http_client_without_client_auth: "ecdsa-p256", Http, Env, NoClientAuth => Refused(&[]);
-    java_grpc_plain_http: "ecdsa-p256", Grpc, Env, PlainHttp => Refused(&[]);
-    java_http_plain_http: "ecdsa-p256", Http, Env, PlainHttp => Refused(&[]);
+    // Negatives (item 8), made for real against the Collector.
+    java_grpc_wrong_server_name: "ecdsa-p256", Grpc, Env, WrongName
+        => Refused { java: &[JAVA_WRONG_NAME], collector: None };
+    /// OkHttp checks the name after the handshake, and hangs up without an alert.
+    java_http_wrong_server_name: "ecdsa-p256", Http, Env, WrongName
+        => Refused { java: &[JAVA_WRONG_NAME], collector: None };
+    java_grpc_expired_server: "ecdsa-p256", Grpc, Env, Expired
+        => Refused { java: &[JAVA_EXPIRED], collector: None };
+    java_http_expired_server: "ecdsa-p256", Http, Env, Expired
+        => Refused { java: &[JAVA_EXPIRED], collector: Some(GO_CLIENT_REFUSED) };
+    java_grpc_wrong_ca: "ecdsa-p256", Grpc, Env, WrongCa
+        => Refused { java: &[JAVA_UNKNOWN_ISSUER], collector: None };
+    java_http_wrong_ca: "ecdsa-p256", Http, Env, WrongCa
+        => Refused { java: &[JAVA_UNKNOWN_ISSUER], collector: Some(GO_CLIENT_REFUSED) };
+    java_grpc_no_client_cert: "ecdsa-p256", Grpc, Env, NoClientCert
+        => Refused { java: JAVA_CERT_REQUIRED, collector: None };
+    java_http_no_client_cert: "ecdsa-p256", Http, Env, NoClientCert
+        => Refused { java: JAVA_CERT_REQUIRED, collector: Some(GO_NO_CLIENT_CERT) };
+    /// JSSE offers only a certificate whose issuer is among the CAs the server names
+    /// (client_ca_file), so a foreign client certificate is not even sent.
+    java_grpc_foreign_client: "ecdsa-p256", Grpc, Env, ForeignClient
+        => Refused { java: JAVA_CERT_REQUIRED, collector: None };
+    java_http_foreign_client: "ecdsa-p256", Http, Env, ForeignClient
+        => Refused { java: JAVA_CERT_REQUIRED, collector: Some(GO_NO_CLIENT_CERT) };
+    java_grpc_client_without_client_auth: "ecdsa-p256", Grpc, Env, NoClientAuth
+        => Refused { java: JAVA_BAD_CERT, collector: None };
+    java_http_client_without_client_auth: "ecdsa-p256", Http, Env, NoClientAuth
+        => Refused { java: JAVA_BAD_CERT, collector: Some(GO_NO_CLIENT_AUTH) };
+    java_grpc_plain_http: "ecdsa-p256", Grpc, Env, PlainHttp
+        => Refused { java: JAVA_GRPC_NOT_TLS, collector: None };
+    java_http_plain_http: "ecdsa-p256", Http, Env, PlainHttp
+        => Refused { java: &[JAVA_HTTP_NOT_TLS], collector: Some(GO_NOT_TLS) };
 }
 
-// The Java stack's own words (OkHttp over JSSE), as observed.
+// The Java stack's own words (OkHttp over JSSE), as observed with the SDK pinned in tests/java.
 const JAVA_ED25519: &str = "Unable to generate key from supported algorithms";
 const JAVA_WRONG_NAME: &str = "Hostname localhost not verified";
 const JAVA_EXPIRED: &str = "validity check failed";
 const JAVA_UNKNOWN_ISSUER: &str = "unable to find valid certification path to requested target";
+/// TLS 1.3: the client learns of the refusal after its side of the handshake, from the alert.
+const JAVA_CERT_REQUIRED: &[&str] = &[
+    "Received fatal alert: certificate_required",
+    "okhttp3.internal.http2.ConnectionShutdownException",
+];
+const JAVA_BAD_CERT: &[&str] = &[
+    "Received fatal alert: bad_certificate",
+    "okhttp3.internal.http2.ConnectionShutdownException",
+];
+/// gRPC over http:// speaks HTTP/2 in clear; the TLS port answers with an HTTP/1 400 and
+/// closes, which OkHttp sees first as one or the other.
+const JAVA_GRPC_NOT_TLS: &[&str] = &[
+    "Required SETTINGS preface not received",
+    "java.net.SocketException: Broken pipe",
+];
+const JAVA_HTTP_NOT_TLS: &str = "Server responded with HTTP status code 400. Error message: \
+    Response body: Client sent an HTTP request to an HTTPS server.";
+// The Collector's (Go net/http) log of the same handshakes on its HTTP receiver.
+const GO_NO_CLIENT_CERT: &str = "tls: client didn't provide a certificate";
+const GO_NO_CLIENT_AUTH: &str =
+    "tls: failed to verify certificate: x509: certificate specifies an incompatible key usage";
+const GO_NOT_TLS: &str = "client sent an HTTP request to an HTTPS server";
+/// JSSE refused the Collector's certificate and said so with an alert (certificate_unknown).
+const GO_CLIENT_REFUSED: &str = "remote error: tls: unknown certificate";

@@ -61,10 +61,10 @@ fn cache_dir() -> PathBuf {
 // ---------------------------------------------------------------------------------------------
 // Processes: every wait bounded, every child reaped.
 
-pub(crate) struct Finished {
-    pub(crate) status: ExitStatus,
-    pub(crate) stdout: String,
-    pub(crate) stderr: String,
+struct Finished {
+    status: ExitStatus,
+    stdout: String,
+    stderr: String,
 }
 
 fn collect<R: Read + Send + 'static>(mut from: R) -> JoinHandle<String> {
@@ -76,7 +76,7 @@ fn collect<R: Read + Send + 'static>(mut from: R) -> JoinHandle<String> {
 }
 
 /// Runs `cmd` to completion, killing it if it takes longer than `limit`.
-pub(crate) fn run_bounded(cmd: &mut Command, limit: Duration) -> Result<Finished, String> {
+fn run_bounded(cmd: &mut Command, limit: Duration) -> Result<Finished, String> {
     let what = format!("{cmd:?}");
     let mut child = cmd
         .stdin(Stdio::null())
@@ -115,7 +115,7 @@ pub(crate) fn run_bounded(cmd: &mut Command, limit: Duration) -> Result<Finished
 /// A command run with only the environment the tests choose: the developer's own
 /// `OTEL_*`, `REQUESTS_CA_BUNDLE`, `SSL_CERT_FILE`, `NODE_EXTRA_CA_CERTS`, `GRPC_*`... must not
 /// change what the SDKs do.
-pub(crate) fn clean_command(program: impl AsRef<std::ffi::OsStr>) -> Command {
+fn clean_command(program: impl AsRef<std::ffi::OsStr>) -> Command {
     let mut cmd = Command::new(program);
     cmd.env_clear();
     for key in [
@@ -136,14 +136,14 @@ pub(crate) fn clean_command(program: impl AsRef<std::ffi::OsStr>) -> Command {
 // ---------------------------------------------------------------------------------------------
 // The SDKs: installed once per pin set, shared by every test and test process.
 
-pub(crate) struct Toolchain {
+struct Toolchain {
     /// The venv's interpreter, with requirements.txt installed.
     python: PathBuf,
     /// `node_modules` installed by `npm ci` from package-lock.json.
     node_modules: PathBuf,
 }
 
-pub(crate) fn toolchain() -> &'static Toolchain {
+fn toolchain() -> &'static Toolchain {
     static TOOLCHAIN: OnceLock<Result<Toolchain, String>> = OnceLock::new();
     match TOOLCHAIN.get_or_init(install) {
         Ok(toolchain) => toolchain,
@@ -153,10 +153,10 @@ pub(crate) fn toolchain() -> &'static Toolchain {
 
 /// An exclusive `flock` on a file in the cache: test processes (nextest runs one per test)
 /// install one at a time, and the others then find the install done.
-pub(crate) struct InstallLock(#[allow(dead_code)] fs::File);
+struct InstallLock(#[allow(dead_code)] fs::File);
 
 impl InstallLock {
-    pub(crate) fn acquire(path: &Path) -> Result<Self, String> {
+    fn acquire(path: &Path) -> Result<Self, String> {
         use rustix::fs::{FlockOperation, flock};
         let file = fs::OpenOptions::new()
             .create(true)
@@ -195,7 +195,7 @@ fn install() -> Result<Toolchain, String> {
 }
 
 /// `PROGRAM --version`, or what to install when PROGRAM is missing.
-pub(crate) fn tool_version(program: &str, install_hint: &str) -> Result<String, String> {
+fn tool_version(program: &str, install_hint: &str) -> Result<String, String> {
     let done = run_bounded(Command::new(program).arg("--version"), READY_TIMEOUT).map_err(|e| {
         format!("{e}\n{program} is needed by the SDK end-to-end tests: {install_hint}")
     })?;
@@ -209,11 +209,11 @@ pub(crate) fn tool_version(program: &str, install_hint: &str) -> Result<String, 
 }
 
 /// True when DIR holds an install stamped with exactly `stamp`.
-pub(crate) fn installed(marker: &Path, stamp: &str) -> bool {
+fn installed(marker: &Path, stamp: &str) -> bool {
     fs::read_to_string(marker).is_ok_and(|found| found == stamp)
 }
 
-pub(crate) fn require_success(done: Finished, what: &str, hint: &str) -> Result<(), String> {
+fn require_success(done: Finished, what: &str, hint: &str) -> Result<(), String> {
     if done.status.success() {
         Ok(())
     } else {
@@ -312,7 +312,7 @@ fn install_node(cache: &Path) -> Result<PathBuf, String> {
 // Receivers and exporters.
 
 #[derive(Clone, Copy, Debug)]
-pub(crate) enum Receiver {
+enum Receiver {
     /// receiver.py grpc: gRPC core (BoringSSL), the generated TraceService servicer.
     PythonGrpc,
     /// receiver.py http: Python http.server + ssl (OpenSSL), POST /v1/traces.
@@ -375,24 +375,18 @@ impl Exporter {
 }
 
 /// A receiver process: killed and reaped on drop, whatever the test did.
-pub(crate) struct RunningReceiver {
+struct RunningReceiver {
     kind: Receiver,
     child: Child,
     /// Held open: the receivers exit when their standard input closes.
     _stdin: ChildStdin,
     stdout: Arc<Mutex<Vec<String>>>,
     stderr: Arc<Mutex<String>>,
-    pub(crate) port: u16,
+    port: u16,
 }
 
 impl RunningReceiver {
-    pub(crate) fn start(
-        kind: Receiver,
-        sdk: &Toolchain,
-        cert: &Path,
-        key: &Path,
-        ca: &Path,
-    ) -> Self {
+    fn start(kind: Receiver, sdk: &Toolchain, cert: &Path, key: &Path, ca: &Path) -> Self {
         let mut cmd = match kind {
             Receiver::PythonGrpc | Receiver::PythonHttp => {
                 let mut cmd = clean_command(&sdk.python);
@@ -479,15 +473,15 @@ impl RunningReceiver {
             .collect()
     }
 
-    pub(crate) fn spans(&self) -> Vec<String> {
+    fn spans(&self) -> Vec<String> {
         self.lines_with("SPAN ")
     }
 
-    pub(crate) fn peers(&self) -> Vec<String> {
+    fn peers(&self) -> Vec<String> {
         self.lines_with("PEER ")
     }
 
-    pub(crate) fn transcript(&self) -> String {
+    fn transcript(&self) -> String {
         format!(
             "--- {:?} receiver stdout\n{}\n--- {:?} receiver stderr\n{}",
             self.kind,
@@ -498,7 +492,7 @@ impl RunningReceiver {
     }
 
     /// Waits (bounded) until `done` holds for the receiver's transcript.
-    pub(crate) fn wait_until(&self, done: impl Fn(&str) -> bool) -> bool {
+    fn wait_until(&self, done: impl Fn(&str) -> bool) -> bool {
         let deadline = Instant::now() + RECEIVER_LAG;
         loop {
             if done(&self.transcript()) {

@@ -9,6 +9,9 @@ mod apply;
 mod check;
 /// Every command's happy path, --help examples, and every refusal of bad input.
 mod cli;
+/// The real OpenTelemetry Collector loads `config collector` as rendered: gateway, agent,
+/// exporter names, rotation (issue 11).
+mod collector;
 /// `otelpki config`: every target renders from a real DIR, parses, and carries the real
 /// paths, names and bytes; snapshots of each target.
 mod config;
@@ -20,6 +23,9 @@ mod fixtures;
 /// Go's crypto/tls (the Collector's TLS stack) judges the certificates and the fixtures, and
 /// `probe` diagnoses a Go server.
 mod go;
+/// The OpenTelemetry Go SDK, configured only by `config env`, exports to the real Collector;
+/// the refusals made for real (issue 11).
+mod gosdk;
 /// The OpenTelemetry Java SDK (autoconfigure, the agent, the declarative loader) exports with
 /// `config env`, `config java` and `config declarative`, or fails for the stated reason.
 mod java;
