@@ -230,6 +230,18 @@ fn config(dir: &Path, target: &str, endpoint: &str, protocol: &str, extra: &[&st
     String::from_utf8(out.stdout).expect("UTF-8 output")
 }
 
+/// `<NAME>VALUE</NAME>` of tests/java/pom.xml's properties.
+fn pom_property(name: &str) -> String {
+    let pom = fs::read_to_string(project().join("pom.xml")).expect("read tests/java/pom.xml");
+    let open = format!("<{name}>");
+    let start = pom
+        .find(&open)
+        .unwrap_or_else(|| panic!("no {open} in pom.xml"))
+        + open.len();
+    let end = start + pom[start..].find('<').expect("closing tag");
+    pom[start..end].trim().to_string()
+}
+
 // ---------------------------------------------------------------------------------------------
 // The server the exporter talks to.
 
@@ -370,6 +382,16 @@ fn run(test: &str, key_type: &str, protocol: Protocol, via: Via, twist: Twist, e
         Twist::Expired => "expired-server",
         _ => "server",
     };
+    if key_type == "ed25519" {
+        // What java_*_ed25519_fails observe is what otelpki warns about.
+        otelpki(&dir)
+            .args(["config", "env"])
+            .assert()
+            .success()
+            .stderr(predicates::str::contains(
+                "Java SDK and .NET cannot load them",
+            ));
+    }
     let server = Server::start(protocol, &dir, server_name);
     let endpoint = format!("https://localhost:{}", server.port());
     let span = format!("otelpki-{test}");
@@ -462,7 +484,12 @@ fn run(test: &str, key_type: &str, protocol: Protocol, via: Via, twist: Twist, e
             let ok = match via {
                 // The agent's SDK exports when the JVM exits, and logs a failure to stderr.
                 Via::Agent => {
+                    let agent = format!(
+                        "opentelemetry-javaagent - version: {}",
+                        pom_property("otel.javaagent.version")
+                    );
                     done.status.success()
+                        && done.stderr.contains(&agent)
                         && done.stdout.contains(&format!("ENDED {span}"))
                         && !done.stderr.contains("Failed to export")
                 }
@@ -507,6 +534,50 @@ fn run(test: &str, key_type: &str, protocol: Protocol, via: Via, twist: Twist, e
             server.assert_got_nothing(&span, &context);
         }
     }
+}
+
+/// Every version of tests/java/pom.xml is pinned, the build holds exactly those jars, and the
+/// declarative template names the loader release that tests/java runs.
+#[test]
+fn java_pins_are_what_runs_and_what_the_template_names() {
+    let pom = fs::read_to_string(project().join("pom.xml")).expect("read tests/java/pom.xml");
+    for line in pom.lines().filter(|l| l.contains("<version>")) {
+        let v = line
+            .trim()
+            .trim_start_matches("<version>")
+            .trim_end_matches("</version>");
+        assert!(
+            v.starts_with("${")
+                || v.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '.' || c == '-')
+                    && !v.contains("SNAPSHOT")
+                    && !matches!(v, "LATEST" | "RELEASE"),
+            "not a pinned version: {line}"
+        );
+    }
+    let sdk = pom_property("otel.version");
+    let alpha = pom_property("otel.alpha.version");
+    assert_eq!(alpha, format!("{sdk}-alpha"));
+    let lib = judge().join("lib");
+    for jar in [
+        format!("opentelemetry-sdk-{sdk}.jar"),
+        format!("opentelemetry-exporter-otlp-{sdk}.jar"),
+        format!("opentelemetry-sdk-extension-autoconfigure-{sdk}.jar"),
+        format!("opentelemetry-sdk-extension-declarative-config-{alpha}.jar"),
+    ] {
+        assert!(
+            lib.join(&jar).is_file(),
+            "{jar} is not in {}",
+            lib.display()
+        );
+    }
+    let template = include_str!("../templates/declarative.yaml");
+    assert!(
+        template.contains(&format!(
+            "opentelemetry-sdk-extension-declarative-config {alpha}"
+        )) && template.contains(&format!("opentelemetry-sdk-extension-autoconfigure {sdk}")),
+        "templates/declarative.yaml must name the loader tests/java pins ({alpha})"
+    );
 }
 
 /// One test per line: `name: key type, protocol, via, twist => expectation;`
