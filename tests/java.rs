@@ -676,10 +676,11 @@ const JAVA_BAD_CERT: &[&str] = &[
     "okhttp3.internal.http2.ConnectionShutdownException",
 ];
 /// gRPC over http:// speaks HTTP/2 in clear; the TLS port answers with an HTTP/1 400 and
-/// closes, which OkHttp sees first as one or the other.
+/// closes, which OkHttp reports as whichever of its threads notices first (all three seen).
 const JAVA_GRPC_NOT_TLS: &[&str] = &[
     "Required SETTINGS preface not received",
     "java.net.SocketException: Broken pipe",
+    "okhttp3.internal.http2.ConnectionShutdownException",
 ];
 const JAVA_HTTP_NOT_TLS: &str = "Server responded with HTTP status code 400. Error message: \
     Response body: Client sent an HTTP request to an HTTPS server.";
