@@ -510,8 +510,13 @@ fn run(test: &str, key_type: &str, protocol: Protocol, via: Via, twist: Twist, e
         } => {
             let failed = match via {
                 Via::Agent => done.stderr.contains("Failed to export"),
+                // Either the SDK could not be configured at all (an Ed25519 key), or its
+                // exporter tried and said so.
                 Via::Env | Via::Declarative => {
-                    done.status.code() == Some(1) && done.stdout.contains("RESULT FAILURE")
+                    done.status.code() == Some(1)
+                        && done.stdout.contains("RESULT FAILURE")
+                        && (done.stdout.contains("ERROR configuring the SDK")
+                            || done.stdout.contains("Failed to export spans"))
                 }
             };
             assert!(
@@ -666,14 +671,23 @@ const JAVA_ED25519: &str = "Unable to generate key from supported algorithms";
 const JAVA_WRONG_NAME: &str = "Hostname localhost not verified";
 const JAVA_EXPIRED: &str = "validity check failed";
 const JAVA_UNKNOWN_ISSUER: &str = "unable to find valid certification path to requested target";
-/// TLS 1.3: the client learns of the refusal after its side of the handshake, from the alert.
+// TLS 1.3: the client has finished its side of the handshake when the server refuses its
+// certificate, so OkHttp hears of it from the alert, or, when another of its threads is
+// quicker, as a connection closed under it (each of these was seen on a loaded machine). On the
+// HTTP receiver the Collector's own log line states the cause as well.
 const JAVA_CERT_REQUIRED: &[&str] = &[
     "Received fatal alert: certificate_required",
     "okhttp3.internal.http2.ConnectionShutdownException",
+    "java.io.IOException: closed",
+    "java.net.SocketException: Broken pipe",
+    "java.net.SocketException: Connection reset",
 ];
 const JAVA_BAD_CERT: &[&str] = &[
     "Received fatal alert: bad_certificate",
     "okhttp3.internal.http2.ConnectionShutdownException",
+    "java.io.IOException: closed",
+    "java.net.SocketException: Broken pipe",
+    "java.net.SocketException: Connection reset",
 ];
 /// gRPC over http:// speaks HTTP/2 in clear; the TLS port answers with an HTTP/1 400 and
 /// closes, which OkHttp reports as whichever of its threads notices first (all three seen).
