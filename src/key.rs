@@ -29,12 +29,15 @@ pub enum KeyType {
 }
 
 /// Printed whenever an Ed25519 key is made: the stacks that cannot use one
-/// (reference/otel-tls-facts.md §0.2 and §4; the gRPC-core failures are asserted by tests/sdk.rs).
+/// (reference/otel-tls-facts.md §0.2 and §4). The quoted failures are the ones observed in
+/// tests/sdk.rs: the real Collector's words when a gRPC-core client connects to its Ed25519
+/// certificate, and a gRPC-core server's.
 pub const ED25519_WARNING: &str = "warning: Ed25519 keys do not work everywhere: the OpenTelemetry \
 Java SDK and .NET cannot load them, and gRPC-core based SDKs (Python, C++, Ruby, PHP) fail the TLS \
-handshake against an Ed25519 server certificate (NO_COMMON_SIGNATURE_ALGORITHMS), as a gRPC-core \
-server does with an Ed25519 client certificate; use --key-type ecdsa-p256 unless every client is \
-known to support Ed25519";
+handshake against an Ed25519 server certificate (the Collector logs \"peer doesn't support any of \
+the certificate's signature algorithms\"; a gRPC-core server, NO_COMMON_SIGNATURE_ALGORITHMS), as a \
+gRPC-core server does with an Ed25519 client certificate; use --key-type ecdsa-p256 unless every \
+client is known to support Ed25519";
 
 impl KeyType {
     pub const ALL: [KeyType; 6] = [

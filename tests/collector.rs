@@ -94,6 +94,30 @@ fn gateway_starts_cleanly_and_receives_every_signal_over_mtls() {
     );
 }
 
+/// `--no-mtls`: server-only TLS starts cleanly and takes data from a client with no
+/// certificate (the env file without its client pair).
+#[test]
+fn gateway_without_mtls_takes_clients_without_certificates() {
+    let (_tmp, dir) = init_pki(&[]);
+    let rendered = render(&dir, &["--no-mtls"]);
+    let value: serde_norway::Value = serde_norway::from_str(&rendered).unwrap();
+    for protocol in ["grpc", "http"] {
+        let tls = &value["receivers"]["otlp"]["protocols"][protocol]["tls"];
+        assert!(
+            tls["cert_file"].is_string() && tls["client_ca_file"].is_null(),
+            "{rendered}"
+        );
+    }
+    let c = Collector::start(&rendered);
+    for grpc in [true, false] {
+        let mut env = env_for(&dir, &c, grpc, "client");
+        env.retain(|k, _| !k.contains("_CLIENT_"));
+        let name = format!("server-tls-only-{grpc}");
+        deliver(&c, &env, &name, "traces");
+    }
+    assert_eq!(c.problems(), Vec::<String>::new(), "{}", c.log());
+}
+
 /// `--collector-version` 0.144.0 and later (and the default): the rendered exporter types are
 /// in the built Collector's component list, which (at v0.165.0) lists the new names only.
 /// Below 0.144.0 the rendered types are the old names, and the Collector itself names them as
@@ -218,5 +242,155 @@ fn agent_with_old_exporter_names() {
             "{protocol}: expected only `{warning}`:\n{}",
             agent.log()
         );
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Rotation hooks (point 10): rendered with `--reload-interval 1s`, the Collector picks up a
+// replaced server certificate (reload_interval) and a replaced client CA file
+// (client_ca_file_reload) without a restart.
+
+/// How long a rotation may take to show on the wire.
+const ROTATION_LIMIT: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// `otelpki probe URL --json ARGS` from DIR: (exit code, the document).
+fn probe(dir: &Path, url: &str, args: &[&str]) -> (Option<i32>, serde_json::Value) {
+    let out = otelpki(dir)
+        .args(["probe", url, "--json"])
+        .args(args)
+        .output()
+        .expect("run otelpki probe");
+    let doc = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("probe --json: {e}: {out:?}"));
+    (out.status.code(), doc)
+}
+
+/// Asks `probe` until `done` holds for (exit code, document), at most ROTATION_LIMIT.
+fn probe_until(
+    dir: &Path,
+    url: &str,
+    args: &[&str],
+    done: impl Fn(Option<i32>, &serde_json::Value) -> bool,
+) -> (Option<i32>, serde_json::Value) {
+    let deadline = std::time::Instant::now() + ROTATION_LIMIT;
+    loop {
+        let (code, doc) = probe(dir, url, args);
+        if done(code, &doc) || std::time::Instant::now() >= deadline {
+            return (code, doc);
+        }
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+}
+
+/// SHA-256 of the first certificate in FILE, as `AB:CD:...` (computed here, not by otelpki).
+fn fingerprint(file: &Path) -> String {
+    use sha2::Digest;
+    let der = crate::common::certs(file).remove(0);
+    sha2::Sha256::digest(der.as_ref())
+        .iter()
+        .map(|b| format!("{b:02X}"))
+        .collect::<Vec<_>>()
+        .join(":")
+}
+
+fn served(doc: &serde_json::Value) -> Option<&str> {
+    doc["server_chain"][0]["sha256_fingerprint"].as_str()
+}
+
+/// Replaces FILE with BYTES the way a rotation does: a new file renamed over the old one.
+fn replace(file: &Path, bytes: &[u8]) {
+    let next = file.with_extension("next");
+    std::fs::write(&next, bytes).unwrap();
+    std::fs::rename(&next, file).unwrap();
+}
+
+#[test]
+fn collector_reloads_a_replaced_server_certificate() {
+    let (_tmp, dir) = init_pki(&[]);
+    let rendered = render(&dir, &["--reload-interval", "1s"]);
+    assert_eq!(
+        rendered.matches("reload_interval: \"1s\"").count(),
+        2,
+        "{rendered}"
+    );
+    let c = Collector::start(&rendered);
+    let f = |name: &str| dir.join(name).to_str().unwrap().to_string();
+    let (ca, cert, key) = (f("ca.crt"), f("client.crt"), f("client.key"));
+    let pair = ["--ca", &ca, "--cert", &cert, "--key", &key];
+    let old = fingerprint(&dir.join("server.crt"));
+    for url in [c.grpc_url(), c.http_url()] {
+        let (code, doc) = probe(&dir, &url, &pair);
+        assert_eq!((code, served(&doc)), (Some(0), Some(&*old)), "{doc:#}");
+    }
+
+    otelpki(&dir)
+        .args([
+            "issue",
+            "server",
+            "--san",
+            "localhost,127.0.0.1,::1",
+            "--force",
+        ])
+        .assert()
+        .success();
+    let new = fingerprint(&dir.join("server.crt"));
+    assert_ne!(old, new);
+    for url in [c.grpc_url(), c.http_url()] {
+        let (code, doc) = probe_until(&dir, &url, &pair, |code, doc| {
+            code == Some(0) && served(doc) == Some(&*new)
+        });
+        assert_eq!(
+            (code, served(&doc)),
+            (Some(0), Some(&*new)),
+            "{url} still serves the old certificate after {ROTATION_LIMIT:?}:\n{doc:#}\n{}",
+            c.log()
+        );
+    }
+    // And the SDK's view: a new export over each receiver arrives.
+    for grpc in [true, false] {
+        let name = format!("after-rotation-{grpc}");
+        deliver(&c, &env_for(&dir, &c, grpc, "client"), &name, "traces");
+    }
+}
+
+#[test]
+fn collector_reloads_a_replaced_client_ca_file() {
+    let (tmp, dir) = init_pki(&[]);
+    let other = tmp.path().join("other");
+    otelpki(&other).arg("init").assert().success();
+    let c = Collector::start(&render(&dir, &["--reload-interval", "1s"]));
+    let ca = dir.join("ca.crt").to_str().unwrap().to_string();
+    let (cert, key) = (
+        other.join("client.crt").to_str().unwrap().to_string(),
+        other.join("client.key").to_str().unwrap().to_string(),
+    );
+    let newcomer = ["--ca", &ca, "--cert", &cert, "--key", &key];
+    for url in [c.grpc_url(), c.http_url()] {
+        let (code, doc) = probe(&dir, &url, &newcomer);
+        assert_eq!(code, Some(1), "{doc:#}");
+        assert_eq!(
+            doc["findings"][0]["code"], "client-cert-rejected",
+            "{doc:#}"
+        );
+    }
+
+    // The CA bundle of a CA rotation: the old CA, then the new one.
+    let mut bundle = std::fs::read(dir.join("ca.crt")).unwrap();
+    bundle.extend(std::fs::read(other.join("ca.crt")).unwrap());
+    replace(&dir.join("ca.crt"), &bundle);
+    for url in [c.grpc_url(), c.http_url()] {
+        let (code, doc) = probe_until(&dir, &url, &newcomer, |code, _| code == Some(0));
+        assert_eq!(
+            code,
+            Some(0),
+            "{url} still refuses the new CA's client after {ROTATION_LIMIT:?}:\n{doc:#}\n{}",
+            c.log()
+        );
+    }
+    // The Go SDK with the new CA's client (its env file, trusting the bundle) is accepted.
+    for grpc in [true, false] {
+        let mut env = env_for(&other, &c, grpc, "client");
+        env.insert("OTEL_EXPORTER_OTLP_CERTIFICATE".into(), ca.clone());
+        deliver(&c, &env, &format!("new-ca-client-{grpc}"), "traces");
     }
 }

@@ -132,13 +132,26 @@ fn go(dir: &Path, args: &[&str]) -> Result<(bool, String), String> {
     let done = run_bounded(&mut cmd, GO_STEP_LIMIT).map_err(|e| {
         format!(
             "{e}\nthe Go toolchain (1.26 or later) is required by these tests: install it \
-             (apt-get install golang-go)"
+             (apt-get install golang-go on a distribution that ships 1.26)"
         )
     })?;
     Ok((
         done.status.success(),
         format!("{}{}", done.stdout, done.stderr),
     ))
+}
+
+/// The oldest Go minor release (1.x) that builds the pinned modules (their go.mod say 1.26.0).
+const MIN_GO: u32 = 26;
+
+/// `go version go1.26.8 linux/amd64` names Go 1.MIN_GO or later.
+fn recent_enough(version: &str) -> bool {
+    version
+        .split_whitespace()
+        .find_map(|w| w.strip_prefix("go1."))
+        .and_then(|rest| rest.split(|c: char| !c.is_ascii_digit()).next())
+        .and_then(|minor| minor.parse::<u32>().ok())
+        .is_some_and(|minor| minor >= MIN_GO)
 }
 
 /// The hash that names the binary: `go version`, then go.mod, go.sum and every `*.go` file of
@@ -169,9 +182,12 @@ fn source_hash(src: &Path, go_version: &str) -> Result<String, String> {
 /// returns its path. Safe to call from many threads and processes at once.
 pub fn build(src: &Path, name: &str) -> Result<PathBuf, String> {
     let (ok, version) = go(src, &["version"])?;
-    if !ok {
+    if !ok || !recent_enough(&version) {
         return Err(format!(
-            "`go version` failed: {version}\ninstall Go 1.26 or later (apt-get install golang-go)"
+            "`go version` says: {}\nGo {MIN_GO}.0 or later is required to build {} \
+             (Debian 12's golang-go, 1.19, is too old)",
+            version.trim(),
+            src.display()
         ));
     }
     let area = area();
