@@ -473,13 +473,20 @@ pub enum Config {
         after_help = "Example:\n  otelpki config cert-manager --namespace observability --out cert-manager.yaml && kubectl apply -f cert-manager.yaml"
     )]
     CertManager(K8sArgs),
+
+    /// An OpenTelemetry declarative configuration file (OTEL_CONFIG_FILE): OTLP exporters for
+    /// traces, metrics and logs with a tls block (ca_file, cert_file, key_file)
+    #[command(
+        after_help = "Example (the article's application, configured by one file):\n  otelpki config declarative --out otel-config.yaml && OTEL_CONFIG_FILE=otel-config.yaml java -jar app.jar\n  otelpki config declarative --client checkout --endpoint otel-collector.observability.svc --protocol http"
+    )]
+    Declarative(EndpointArgs),
 }
 
 /// What every `config` target shares: where the templates come from and where the output goes.
 #[derive(Debug, Args)]
 pub struct RenderArgs {
     /// Render the team's own templates from DIR (same file names: collector.yaml, sdk.env,
-    /// java.txt, k8s.yaml, cert-manager.yaml)
+    /// java.txt, k8s.yaml, cert-manager.yaml, declarative.yaml)
     #[arg(long, value_name = "DIR")]
     pub templates: Option<PathBuf>,
 

@@ -126,7 +126,7 @@ pub struct Gateway {
     pub client: Pair,
 }
 
-/// `config env` and `config java`.
+/// `config env`, `config java` and `config declarative`.
 #[derive(Debug, Serialize)]
 pub struct SdkContext {
     pub dir: String,
@@ -221,6 +221,13 @@ pub fn run(dir: &Path, target: &Config) -> Result<()> {
             let ctx = sdk_context(&pki, args)?;
             java_can_load(&pki, &ctx.client)?;
             emit(Template::Java, &ctx, &args.render, false)
+        }
+        Config::Declarative(args) => {
+            let ctx = sdk_context(&Pki::open(dir, args.mount_path.as_deref())?, args)?;
+            if ctx.client.key_type == Some(KeyType::Ed25519) {
+                eprintln!("{ED25519_WARNING}");
+            }
+            emit(Template::Declarative, &ctx, &args.render, false)
         }
         Config::K8s(args) => {
             let ctx = k8s_context(&Pki::open(dir, None)?, args)?;
@@ -925,7 +932,7 @@ pub(crate) fn sample_contexts() -> Vec<(Template, serde_json::Value)> {
         out.push((Template::Collector, to_value(ctx).unwrap()));
     }
     for p in [Protocol::Grpc, Protocol::Http] {
-        for t in [Template::Env, Template::Java] {
+        for t in [Template::Env, Template::Java, Template::Declarative] {
             let ctx = SdkContext {
                 dir: "/certs".into(),
                 endpoint: format!("https://localhost:{}", p.port()),

@@ -1,5 +1,5 @@
 //! The templates of `templates/` and the one function that renders them (DESIGN §5). The
-//! five files are compiled into the binary; `--templates DIR` reads a team's own copies with
+//! six files are compiled into the binary; `--templates DIR` reads a team's own copies with
 //! the same names instead. Rendering is strict: a variable the context does not provide is an
 //! error, never an empty string in a config file.
 
@@ -14,7 +14,7 @@ use serde::Serialize;
 use crate::read;
 use crate::text;
 
-/// One of the five templates.
+/// One of the six templates.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Template {
     Collector,
@@ -22,15 +22,17 @@ pub enum Template {
     Java,
     K8s,
     CertManager,
+    Declarative,
 }
 
 impl Template {
-    pub const ALL: [Template; 5] = [
+    pub const ALL: [Template; 6] = [
         Template::Collector,
         Template::Env,
         Template::Java,
         Template::K8s,
         Template::CertManager,
+        Template::Declarative,
     ];
 
     /// The file name, in `templates/` and in a `--templates DIR`.
@@ -41,6 +43,7 @@ impl Template {
             Template::Java => "java.txt",
             Template::K8s => "k8s.yaml",
             Template::CertManager => "cert-manager.yaml",
+            Template::Declarative => "declarative.yaml",
         }
     }
 
@@ -52,6 +55,7 @@ impl Template {
             Template::Java => include_str!("../templates/java.txt"),
             Template::K8s => include_str!("../templates/k8s.yaml"),
             Template::CertManager => include_str!("../templates/cert-manager.yaml"),
+            Template::Declarative => include_str!("../templates/declarative.yaml"),
         }
     }
 }
@@ -91,8 +95,10 @@ pub fn render_source(name: &str, source: &str, ctx: &impl Serialize) -> Result<S
         !env.globals().any(|(g, _)| g == root)
     });
     check_variables(name, &vars, &json)?;
+    // minijinja's alternate form adds a debug dump of the template; the plain one says what
+    // went wrong and where
     tmpl.render(Value::from(minijinja::value::Serde(ctx)))
-        .map_err(|e| anyhow!("cannot render the template `{name}`: {e:#}"))
+        .map_err(|e| anyhow!("cannot render the template `{name}`: {e}"))
 }
 
 /// Strict undefined, the trailing newline kept, block tags on their own lines leave no blank
@@ -112,6 +118,7 @@ fn environment() -> Result<Environment<'static>> {
     env.add_filter("sh", shell_word);
     env.add_filter("env", env_value);
     env.set_formatter(one_line);
+    env.add_filter("config_value", config_value);
     Ok(env)
 }
 
@@ -216,6 +223,16 @@ pub fn yaml_scalar(value: &Value) -> Result<Value, minijinja::Error> {
     Ok(Value::from_safe_string(quoted))
 }
 
+/// A value of an OpenTelemetry configuration file (the Collector's, a declarative SDK file):
+/// a YAML scalar in which every `$` is doubled, since the Collector and the SDKs substitute
+/// `${VAR}` in the file (`$$` is a literal `$`).
+fn config_value(value: &Value) -> Result<Value, minijinja::Error> {
+    match value.as_str() {
+        Some(s) => yaml_scalar(&Value::from(s.replace('$', "$$"))),
+        None => yaml_scalar(value),
+    }
+}
+
 /// One shell word: as is when it needs no quoting, otherwise single-quoted. A value with a
 /// control character is refused: quoted, a newline would still split the line it is on.
 pub fn shell_word(value: &str) -> Result<Value, minijinja::Error> {
@@ -256,12 +273,16 @@ pub fn env_value(value: &str) -> Result<Value, minijinja::Error> {
 }
 
 fn refused(value: &str, what: &str, into: &str) -> minijinja::Error {
+    let why = if into == "an env file" {
+        " (sh, systemd and docker --env-file read such a line differently)"
+    } else {
+        ""
+    };
     minijinja::Error::new(
         minijinja::ErrorKind::InvalidOperation,
         format!(
-            "`{}` holds {what}, which cannot be written safely into {into} (sh, systemd and \
-             docker --env-file read such a line differently); use a --dir path and names made \
-             of letters, digits and / . _ - : only",
+            "`{}` holds {what}, which cannot be written safely into {into}{why}; use a --dir \
+             path and names made of letters, digits and / . _ - : only",
             text::printable(value)
         ),
     )
@@ -338,6 +359,14 @@ mod tests {
         assert_eq!(q("yes"), "\"yes\"");
         assert_eq!(q("*.example.com"), "\"*.example.com\"");
         assert_eq!(yaml_scalar(&Value::from(256)).unwrap().to_string(), "256");
+    }
+
+    #[test]
+    fn config_values_escape_substitution() {
+        let q = |s: &str| config_value(&Value::from(s)).unwrap().to_string();
+        assert_eq!(q("/etc/otel/certs/ca.crt"), "/etc/otel/certs/ca.crt");
+        assert_eq!(q("/tmp/${HOME}/ca.crt"), "\"/tmp/$${HOME}/ca.crt\"");
+        assert_eq!(q("a$$b"), "\"a$$$$b\"");
     }
 
     #[test]

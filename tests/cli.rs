@@ -476,7 +476,15 @@ fn shell_completions() {
     );
     assert_eq!(
         complete("otelpki config "),
-        ["cert-manager", "collector", "env", "help", "java", "k8s"]
+        [
+            "cert-manager",
+            "collector",
+            "declarative",
+            "env",
+            "help",
+            "java",
+            "k8s"
+        ]
     );
     for shell in ["zsh", "fish", "elvish", "powershell"] {
         let out = otelpki(Path::new("unused"))

@@ -318,7 +318,8 @@ fn collector_reloads_a_replaced_server_certificate() {
     let (ca, cert, key) = (f("ca.crt"), f("client.crt"), f("client.key"));
     let pair = ["--ca", &ca, "--cert", &cert, "--key", &key];
     let old = fingerprint(&dir.join("server.crt"));
-    for url in [c.grpc_url(), c.http_url()] {
+    for (url, protocol) in [(c.grpc_url(), "grpc"), (c.http_url(), "http")] {
+        let pair = [&pair[..], &["--protocol", protocol]].concat();
         let (code, doc) = probe(&dir, &url, &pair);
         assert_eq!((code, served(&doc)), (Some(0), Some(&*old)), "{doc:#}");
     }
@@ -335,7 +336,8 @@ fn collector_reloads_a_replaced_server_certificate() {
         .success();
     let new = fingerprint(&dir.join("server.crt"));
     assert_ne!(old, new);
-    for url in [c.grpc_url(), c.http_url()] {
+    for (url, protocol) in [(c.grpc_url(), "grpc"), (c.http_url(), "http")] {
+        let pair = [&pair[..], &["--protocol", protocol]].concat();
         let (code, doc) = probe_until(&dir, &url, &pair, |code, doc| {
             code == Some(0) && served(doc) == Some(&*new)
         });
@@ -365,7 +367,8 @@ fn collector_reloads_a_replaced_client_ca_file() {
         other.join("client.key").to_str().unwrap().to_string(),
     );
     let newcomer = ["--ca", &ca, "--cert", &cert, "--key", &key];
-    for url in [c.grpc_url(), c.http_url()] {
+    for (url, protocol) in [(c.grpc_url(), "grpc"), (c.http_url(), "http")] {
+        let newcomer = [&newcomer[..], &["--protocol", protocol]].concat();
         let (code, doc) = probe(&dir, &url, &newcomer);
         assert_eq!(code, Some(1), "{doc:#}");
         assert_eq!(
@@ -378,7 +381,8 @@ fn collector_reloads_a_replaced_client_ca_file() {
     let mut bundle = std::fs::read(dir.join("ca.crt")).unwrap();
     bundle.extend(std::fs::read(other.join("ca.crt")).unwrap());
     replace(&dir.join("ca.crt"), &bundle);
-    for url in [c.grpc_url(), c.http_url()] {
+    for (url, protocol) in [(c.grpc_url(), "grpc"), (c.http_url(), "http")] {
+        let newcomer = [&newcomer[..], &["--protocol", protocol]].concat();
         let (code, doc) = probe_until(&dir, &url, &newcomer, |code, _| code == Some(0));
         assert_eq!(
             code,
@@ -393,4 +397,35 @@ fn collector_reloads_a_replaced_client_ca_file() {
         env.insert("OTEL_EXPORTER_OTLP_CERTIFICATE".into(), ca.clone());
         deliver(&c, &env, &format!("new-ca-client-{grpc}"), "traces");
     }
+}
+
+/// A `$` in the PKI's path: the Collector expands `${VAR}` in its configuration, so the
+/// rendered paths double every `$` (`$$` is a literal `$` to the Collector). Without that the
+/// Collector would look for `/tmp/.../pki-/root/...` and fail to start.
+#[test]
+fn a_dollar_in_the_path_reaches_the_collector_as_written() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("pki-${HOME}-$USER");
+    crate::common::otelpki(&dir).arg("init").assert().success();
+    let rendered = render(&dir, &[]);
+    assert!(
+        rendered.contains("pki-$${HOME}-$$USER/server.crt"),
+        "{rendered}"
+    );
+    let c = Collector::start(&rendered);
+    // The SDK's env file cannot hold a `$` (sh would expand it): the client reads copies of
+    // the same files from a directory without one.
+    let copy = tmp.path().join("pki");
+    std::fs::create_dir(&copy).unwrap();
+    for f in ["ca.crt", "client.crt", "client.key"] {
+        std::fs::copy(dir.join(f), copy.join(f)).unwrap();
+    }
+    std::fs::copy(dir.join("server.crt"), copy.join("server.crt")).unwrap();
+    deliver(
+        &c,
+        &env_for(&copy, &c, true, "client"),
+        "dollar-path",
+        "traces",
+    );
+    assert_eq!(c.problems(), Vec::<String>::new(), "{}", c.log());
 }

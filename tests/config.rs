@@ -122,11 +122,14 @@ fn yaml(text: &str) -> Value {
     docs.remove(0)
 }
 
-/// `v[a][b]...`, panicking with the path when a key is missing.
+/// `v[a][b]...` (a number indexes a sequence), panicking with the path when a key is missing.
 fn at<'a>(v: &'a Value, path: &str) -> &'a Value {
     path.split('.').fold(v, |v, k| {
-        v.get(k)
-            .unwrap_or_else(|| panic!("no `{k}` in `{path}`: {v:?}"))
+        let found = match (v, k.parse::<usize>()) {
+            (Value::Sequence(items), Ok(i)) => items.get(i),
+            _ => v.get(k),
+        };
+        found.unwrap_or_else(|| panic!("no `{k}` in `{path}`: {v:?}"))
     })
 }
 
@@ -498,12 +501,85 @@ fn paths_that_need_quoting_are_quoted_in_every_target() {
         s(&v, "receivers.otlp.protocols.grpc.tls.cert_file"),
         pki.path("server.crt")
     );
+    let v = yaml(&pki.config(&["declarative"]));
+    assert_eq!(
+        s(
+            &v,
+            "tracer_provider.processors.0.batch.exporter.otlp_grpc.tls.key_file"
+        ),
+        pki.path("client.key")
+    );
     let java = pki.config(&["java"]);
     let flag = format!("-Dotel.exporter.otlp.certificate={}", pki.path("ca.crt"));
     let joined = java.replace("\\\n", " ");
     let command = joined.lines().find(|l| l.starts_with("java ")).unwrap();
     let words = shlex::split(command).unwrap();
     assert!(words.contains(&flag), "{words:?}");
+}
+
+// ---- declarative ----
+
+/// `config declarative`: one file for OTEL_CONFIG_FILE whose OTLP exporters (traces, metrics,
+/// logs) carry the real paths in their `tls` block. The Java loader reading it and exporting is
+/// in tests/java.rs.
+#[test]
+fn declarative_file_has_a_tls_block_on_every_exporter() {
+    let pki = Pki::new(&[]);
+    let signals = [
+        ("tracer_provider.processors.0.batch", "traces"),
+        ("meter_provider.readers.0.periodic", "metrics"),
+        ("logger_provider.processors.0.batch", "logs"),
+    ];
+    let grpc = pki.config(&["declarative", "--endpoint", "https://localhost"]);
+    let v = yaml(&grpc);
+    assert_eq!(s(&v, "file_format"), "1.1");
+    assert_eq!(s(&v, "resource.attributes.0.value"), "my-application");
+    for (path, _) in signals {
+        let exporter = at(&v, &format!("{path}.exporter.otlp_grpc"));
+        assert_eq!(s(exporter, "endpoint"), "https://localhost:4317");
+        assert_eq!(s(exporter, "tls.ca_file"), pki.path("ca.crt"));
+        assert_eq!(s(exporter, "tls.cert_file"), pki.path("client.crt"));
+        assert_eq!(s(exporter, "tls.key_file"), pki.path("client.key"));
+    }
+    insta::assert_snapshot!("declarative", pki.redact(&grpc));
+
+    // OTLP/HTTP: the file names each signal's full URL (no /v1/... is appended).
+    let http = yaml(&pki.config(&["declarative", "--protocol", "http"]));
+    for (path, signal) in signals {
+        let exporter = at(&http, &format!("{path}.exporter.otlp_http"));
+        assert_eq!(
+            s(exporter, "endpoint"),
+            format!("https://localhost:4318/v1/{signal}")
+        );
+        assert_eq!(s(exporter, "tls.ca_file"), pki.path("ca.crt"));
+    }
+}
+
+/// The SDKs substitute `${VAR}` in the file: a `$` in a path is written `$$`.
+#[test]
+fn declarative_escapes_substitution_in_paths() {
+    let pki = Pki::in_dir_named("otelpki-${HOME}-", &[]);
+    let out = pki.config(&["declarative"]);
+    let v = yaml(&out);
+    let ca = s(
+        &v,
+        "tracer_provider.processors.0.batch.exporter.otlp_grpc.tls.ca_file",
+    );
+    assert_eq!(ca, pki.path("ca.crt").replace('$', "$$"));
+    // every `$` of a rendered value is doubled, in the values and in the comments
+    let dir = pki.dir.to_str().unwrap();
+    assert!(!out.contains(dir), "{out}");
+    assert!(out.contains(&dir.replace('$', "$$")), "{out}");
+}
+
+#[test]
+fn declarative_warns_about_an_ed25519_client_key() {
+    let pki = Pki::new(&["--key-type", "ed25519"]);
+    pki.cmd()
+        .args(["config", "declarative"])
+        .assert()
+        .success()
+        .stderr(predicate::str::contains("Ed25519"));
 }
 
 // ---- java ----
@@ -790,7 +866,14 @@ fn team_templates_replace_the_builtin_ones() {
 fn templates_dir_of_the_repository_renders_like_the_builtin() {
     let pki = Pki::new(&[]);
     let repo_templates = concat!(env!("CARGO_MANIFEST_DIR"), "/templates");
-    for target in ["collector", "env", "java", "k8s", "cert-manager"] {
+    for target in [
+        "collector",
+        "env",
+        "java",
+        "k8s",
+        "cert-manager",
+        "declarative",
+    ] {
         assert_eq!(
             pki.config(&[target, "--templates", repo_templates]),
             pki.config(&[target]),
@@ -801,7 +884,14 @@ fn templates_dir_of_the_repository_renders_like_the_builtin() {
 
 #[test]
 fn every_config_command_shows_an_example() {
-    for target in ["collector", "env", "java", "k8s", "cert-manager"] {
+    for target in [
+        "collector",
+        "env",
+        "java",
+        "k8s",
+        "cert-manager",
+        "declarative",
+    ] {
         Command::new(env!("CARGO_BIN_EXE_otelpki"))
             .args(["config", target, "--help"])
             .assert()

@@ -406,7 +406,9 @@ fn negative(twist: Twist) {
             _ => (f("ca.crt"), "client"),
         };
         let (cert, key) = (f(&format!("{pair}.crt")), f(&format!("{pair}.key")));
-        let mut args = vec!["--ca", &ca];
+        // probe speaks the receiver's protocol (its empty export), as the exporter did
+        let probe_protocol = if grpc { "grpc" } else { "http" };
+        let mut args = vec!["--ca", &ca, "--protocol", probe_protocol];
         if twist != Twist::NoClientCert {
             args.extend(["--cert", &cert, "--key", &key]);
         }
@@ -427,7 +429,16 @@ fn negative(twist: Twist) {
             // The good pair passes probe, and the good env file delivers, through the same
             // Collector: the refusal was about the twist alone.
             let (good_ca, good_cert, good_key) = (f("ca.crt"), f("client.crt"), f("client.key"));
-            let good = ["--ca", &good_ca, "--cert", &good_cert, "--key", &good_key];
+            let good = [
+                "--ca",
+                &good_ca,
+                "--cert",
+                &good_cert,
+                "--key",
+                &good_key,
+                "--protocol",
+                probe_protocol,
+            ];
             let (code, codes, doc) = probe(&dir, &url, &good);
             assert_eq!(
                 (code, codes.len()),

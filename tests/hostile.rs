@@ -179,6 +179,12 @@ const TARGETS: &[(&str, &[&str])] = &[
     ("cert-manager", &["config", "cert-manager"]),
 ];
 
+/// A string value as the Collector reads it: it expands `${VAR}` in its configuration, and
+/// `$$` stands for a literal `$`.
+fn collector_str(v: &Value, path: &str) -> String {
+    str_at(v, path).replace("$$", "$")
+}
+
 /// The Collector config: one document with receivers, exporters and service, whose file
 /// values are the real paths.
 fn judge_collector(out: &str, x: &Expect, gateway: bool) {
@@ -203,23 +209,23 @@ fn judge_collector(out: &str, x: &Expect, gateway: bool) {
                 "reload_interval"
             ]
         );
-        assert_eq!(str_at(tls, "cert_file"), x.path("server.crt"));
-        assert_eq!(str_at(tls, "key_file"), x.path("server.key"));
-        assert_eq!(str_at(tls, "client_ca_file"), x.path("ca.crt"));
+        assert_eq!(collector_str(tls, "cert_file"), x.path("server.crt"));
+        assert_eq!(collector_str(tls, "key_file"), x.path("server.key"));
+        assert_eq!(collector_str(tls, "client_ca_file"), x.path("ca.crt"));
     }
     if gateway {
         assert_eq!(keys(at(d, "exporters")), ["otlp_grpc/gateway"], "{out}");
         let e = at(at(d, "exporters"), "otlp_grpc/gateway");
         assert_eq!(keys(e), ["endpoint", "tls"]);
-        assert_eq!(str_at(e, "endpoint"), "https://gw:4317");
+        assert_eq!(collector_str(e, "endpoint"), "https://gw:4317");
         let tls = at(e, "tls");
         assert_eq!(
             keys(tls),
             ["ca_file", "cert_file", "key_file", "reload_interval"]
         );
-        assert_eq!(str_at(tls, "ca_file"), x.path("ca.crt"));
-        assert_eq!(str_at(tls, "cert_file"), x.path("client.crt"));
-        assert_eq!(str_at(tls, "key_file"), x.path("client.key"));
+        assert_eq!(collector_str(tls, "ca_file"), x.path("ca.crt"));
+        assert_eq!(collector_str(tls, "cert_file"), x.path("client.crt"));
+        assert_eq!(collector_str(tls, "key_file"), x.path("client.key"));
     } else {
         assert_eq!(keys(at(d, "exporters")), ["debug"], "{out}");
     }
@@ -1361,6 +1367,10 @@ fn sweep_table(pki: &str, spec: &str) -> Vec<(Vec<String>, Vec<&'static str>)> {
         ),
         (s(&["config", "k8s"]), vec!["--namespace", "--templates"]),
         (s(&["config", "cert-manager"]), vec!["--namespace", "--out"]),
+        (
+            s(&["config", "declarative"]),
+            vec!["--client", "--endpoint", "--protocol", "--out"],
+        ),
         (
             s(&["fixtures", "--force"]),
             vec!["--seed", "--now", "--key-type"],

@@ -33,6 +33,9 @@ mod gosdk;
 /// names refused, no terminal escapes, FIFOs and devices refused, clock edges, and every
 /// command with hostile arguments.
 mod hostile;
+/// The OpenTelemetry Java SDK (autoconfigure, the agent, the declarative loader) exports with
+/// `config env`, `config java` and `config declarative`, or fails for the stated reason.
+mod java;
 /// The openssl CLI judges the certificates: verify -purpose, s_server/s_client mTLS.
 mod openssl;
 /// `probe`'s empty OTLP export judged by real servers: nginx checking client certificates
