@@ -17,7 +17,7 @@ use crate::issue::date;
 use crate::pki::{self, Entry};
 use crate::profile::Role;
 use crate::read;
-use crate::report::{self, Finding, Outcome};
+use crate::report::{self, Code, Finding, Outcome};
 use crate::store;
 use crate::verify::{self, Anchors, Leaf, Purpose, Reissue};
 
@@ -119,7 +119,7 @@ pub fn run(dir: &Path, args: &CheckArgs) -> Result<Outcome> {
         None
     } else {
         findings.push(Finding::new(
-            "no-ca",
+            Code::NoCa,
             dir.display().to_string(),
             "has no ca.crt, so nothing here can be verified (the Collector's client_ca_file and \
              the SDKs' OTEL_EXPORTER_OTLP_CERTIFICATE need it)",
@@ -168,7 +168,7 @@ pub fn run(dir: &Path, args: &CheckArgs) -> Result<Outcome> {
             Some(Role::Client) => Some(Purpose::Client),
             _ => {
                 findings.push(Finding::new(
-                    "no-purpose",
+                    Code::NoPurpose,
                     &leaf.about,
                     format!(
                         "is neither a server nor a client certificate: it has {}; a leaf needs \
@@ -190,7 +190,7 @@ pub fn run(dir: &Path, args: &CheckArgs) -> Result<Outcome> {
         }
         if info.validity == Validity::Valid && info.not_after < now + window.duration {
             findings.push(Finding::new(
-                "expiring",
+                Code::Expiring,
                 &leaf.about,
                 format!(
                     "expires on {}, in {} days (within {})",
@@ -303,7 +303,7 @@ fn directory_findings(
             )
         );
         findings.push(Finding::new(
-            "cert-missing",
+            Code::CertMissing,
             key.display().to_string(),
             format!(
                 "has no certificate beside it (`{}`): an interrupted command, or a certificate \
@@ -318,7 +318,7 @@ fn directory_findings(
         let recover = report::command(dir, &["recover"]);
         for record in &left.commits {
             findings.push(Finding::new(
-                "interrupted-write",
+                Code::InterruptedWrite,
                 record.display().to_string(),
                 "an otelpki command was stopped while it replaced files: until it is completed, \
                  some of them are new and some old (a key may not match its certificate)",
@@ -327,7 +327,7 @@ fn directory_findings(
         }
         if !left.temporaries.is_empty() {
             findings.push(Finding::new(
-                "stray-temporary",
+                Code::StrayTemporary,
                 dir.display().to_string(),
                 format!(
                     "holds {} temporary file(s) of an otelpki command that was stopped ({}); they \
@@ -363,7 +363,7 @@ fn ca_key_finding(dir: &Path, ca_key: &Path, reissue_all: &[String]) -> Result<O
     };
     if !ca_key.exists() {
         return Ok(Some(Finding::new(
-            "ca-key-missing",
+            Code::CaKeyMissing,
             about,
             "is missing: ca.crt can verify certificates, but no new certificate can be issued or \
              renewed",
@@ -383,7 +383,7 @@ fn ca_key_finding(dir: &Path, ca_key: &Path, reissue_all: &[String]) -> Result<O
         Ok(key) => key,
         Err(e) => {
             return Ok(Some(Finding::new(
-                "ca-key-unreadable",
+                Code::CaKeyUnreadable,
                 about,
                 format!("cannot be used as the CA's key: {e:#}"),
                 new_ca(),
@@ -396,7 +396,7 @@ fn ca_key_finding(dir: &Path, ca_key: &Path, reissue_all: &[String]) -> Result<O
         return Ok(None);
     }
     Ok(Some(Finding::new(
-        "ca-key-mismatch",
+        Code::CaKeyMismatch,
         about,
         "is not the key of the first certificate in ca.crt (the signer): nothing signed with it \
          would verify",
@@ -435,7 +435,7 @@ fn unreadable_finding(dir: &Path, bad: &pki::Unreadable, reissue_all: &[String])
         )
     };
     Finding::new(
-        "cert-unreadable",
+        Code::CertUnreadable,
         bad.path.display().to_string(),
         format!("cannot be read as a certificate: {:#}", bad.error),
         fix,
@@ -479,7 +479,7 @@ fn key_findings(entry: &Entry, leaf: &Leaf<'_>) -> Result<Vec<Finding>> {
     let fix = leaf.reissue.command(leaf.role, None);
     if !entry.key_exists {
         return Ok(vec![Finding::new(
-            "key-missing",
+            Code::KeyMissing,
             &leaf.about,
             format!(
                 "has no key beside it (`{}`): the Collector (key_file) or the SDK (CLIENT_KEY) \
@@ -493,7 +493,7 @@ fn key_findings(entry: &Entry, leaf: &Leaf<'_>) -> Result<Vec<Finding>> {
         Ok(k) => k,
         Err(e) => {
             return Ok(vec![Finding::new(
-                "key-unreadable",
+                Code::KeyUnreadable,
                 entry.key_path.display().to_string(),
                 format!("cannot be used as the key of `{}`: {e:#}", leaf.about),
                 format!("issue a new pair:\n{fix}"),
@@ -531,7 +531,7 @@ fn endpoint_findings(
                 ("OTLP/HTTP", "HTTP")
             };
             findings.push(Finding::new(
-                "wrong-port",
+                Code::WrongPort,
                 &about,
                 format!(
                     "port {p} is {owner}'s, but this endpoint is {}: the Collector's {receiver} \
@@ -553,7 +553,7 @@ fn endpoint_findings(
                 ),
             };
             findings.push(Finding::new(
-                "missing-port",
+                Code::MissingPort,
                 &about,
                 "has no port, so SDKs connect to 443 (or 80), but the Collector's OTLP receivers \
                  listen on 4317 (gRPC) and 4318 (HTTP)",
@@ -578,7 +578,7 @@ fn endpoint_findings(
                 None => "the SDK sends plaintext, and a TLS receiver refuses it",
             };
             findings.push(Finding::new(
-                "plaintext-scheme",
+                Code::PlaintextScheme,
                 &about,
                 format!(
                     "`http://` means no TLS, but `{}` holds a server certificate for TLS: {symptom}",
@@ -595,7 +595,7 @@ fn endpoint_findings(
                 "has no scheme: OTLP/HTTP needs a full URL, and only `https://` turns TLS on"
             };
             findings.push(Finding::new(
-                "missing-scheme",
+                Code::MissingScheme,
                 &about,
                 problem,
                 https.clone(),
@@ -607,7 +607,7 @@ fn endpoint_findings(
     let name = ep.server_name().map_err(anyhow::Error::msg)?;
     if servers.is_empty() {
         findings.push(Finding::new(
-            "no-server-cert",
+            Code::NoServerCert,
             &about,
             format!(
                 "{} holds no server certificate (extKeyUsage serverAuth) for the Collector to present",
@@ -654,7 +654,7 @@ fn endpoint_findings(
             )
         };
         findings.push(Finding::new(
-            "name-mismatch",
+            Code::NameMismatch,
             &about,
             problem,
             Reissue::of(&main.cert_path, &x).command(Role::Server, Some(&ep.host)),

@@ -8,11 +8,178 @@ use std::path::Path;
 use anyhow::Result;
 use serde::Serialize;
 
+/// The kind of a finding: a stable kebab-case name in the JSON (`code`) and in the text
+/// (`problem [code]`), listed with its meaning in the README's table of finding codes (a test
+/// holds the table to this list).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Code {
+    AuthRequired,
+    CaExpired,
+    CaExpiring,
+    CaKeyMismatch,
+    CaKeyMissing,
+    CaKeyUnreadable,
+    CaNotYetValid,
+    CertMissing,
+    CertUnreadable,
+    ClientCertRejected,
+    ClientCertRequired,
+    ConnectFailed,
+    ConnectionRefused,
+    Expired,
+    Expiring,
+    GrpcWithoutH2,
+    HandshakeFailed,
+    HandshakeRefused,
+    InterruptedWrite,
+    InvalidCertificate,
+    InvalidChain,
+    KeyMismatch,
+    KeyMissing,
+    KeyUnreadable,
+    MissingPort,
+    MissingScheme,
+    NameMismatch,
+    NoAnswer,
+    NoCa,
+    NoPurpose,
+    NoServerCert,
+    NotACa,
+    NotALeaf,
+    NotOtlpReceiver,
+    NotTls,
+    NotYetValid,
+    PlaintextScheme,
+    ServerCertRefused,
+    StrayTemporary,
+    Timeout,
+    UnexpectedAnswer,
+    UnknownCa,
+    UnresolvedHost,
+    UpstreamDown,
+    WrongPort,
+    WrongProtocol,
+    WrongPurpose,
+}
+
+impl Code {
+    /// Every code, in alphabetical order.
+    pub const ALL: [Code; 47] = [
+        Code::AuthRequired,
+        Code::CaExpired,
+        Code::CaExpiring,
+        Code::CaKeyMismatch,
+        Code::CaKeyMissing,
+        Code::CaKeyUnreadable,
+        Code::CaNotYetValid,
+        Code::CertMissing,
+        Code::CertUnreadable,
+        Code::ClientCertRejected,
+        Code::ClientCertRequired,
+        Code::ConnectFailed,
+        Code::ConnectionRefused,
+        Code::Expired,
+        Code::Expiring,
+        Code::GrpcWithoutH2,
+        Code::HandshakeFailed,
+        Code::HandshakeRefused,
+        Code::InterruptedWrite,
+        Code::InvalidCertificate,
+        Code::InvalidChain,
+        Code::KeyMismatch,
+        Code::KeyMissing,
+        Code::KeyUnreadable,
+        Code::MissingPort,
+        Code::MissingScheme,
+        Code::NameMismatch,
+        Code::NoAnswer,
+        Code::NoCa,
+        Code::NoPurpose,
+        Code::NoServerCert,
+        Code::NotACa,
+        Code::NotALeaf,
+        Code::NotOtlpReceiver,
+        Code::NotTls,
+        Code::NotYetValid,
+        Code::PlaintextScheme,
+        Code::ServerCertRefused,
+        Code::StrayTemporary,
+        Code::Timeout,
+        Code::UnexpectedAnswer,
+        Code::UnknownCa,
+        Code::UnresolvedHost,
+        Code::UpstreamDown,
+        Code::WrongPort,
+        Code::WrongProtocol,
+        Code::WrongPurpose,
+    ];
+
+    /// The code as it is printed and serialised.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Code::AuthRequired => "auth-required",
+            Code::CaExpired => "ca-expired",
+            Code::CaExpiring => "ca-expiring",
+            Code::CaKeyMismatch => "ca-key-mismatch",
+            Code::CaKeyMissing => "ca-key-missing",
+            Code::CaKeyUnreadable => "ca-key-unreadable",
+            Code::CaNotYetValid => "ca-not-yet-valid",
+            Code::CertMissing => "cert-missing",
+            Code::CertUnreadable => "cert-unreadable",
+            Code::ClientCertRejected => "client-cert-rejected",
+            Code::ClientCertRequired => "client-cert-required",
+            Code::ConnectFailed => "connect-failed",
+            Code::ConnectionRefused => "connection-refused",
+            Code::Expired => "expired",
+            Code::Expiring => "expiring",
+            Code::GrpcWithoutH2 => "grpc-without-h2",
+            Code::HandshakeFailed => "handshake-failed",
+            Code::HandshakeRefused => "handshake-refused",
+            Code::InterruptedWrite => "interrupted-write",
+            Code::InvalidCertificate => "invalid-certificate",
+            Code::InvalidChain => "invalid-chain",
+            Code::KeyMismatch => "key-mismatch",
+            Code::KeyMissing => "key-missing",
+            Code::KeyUnreadable => "key-unreadable",
+            Code::MissingPort => "missing-port",
+            Code::MissingScheme => "missing-scheme",
+            Code::NameMismatch => "name-mismatch",
+            Code::NoAnswer => "no-answer",
+            Code::NoCa => "no-ca",
+            Code::NoPurpose => "no-purpose",
+            Code::NoServerCert => "no-server-cert",
+            Code::NotACa => "not-a-ca",
+            Code::NotALeaf => "not-a-leaf",
+            Code::NotOtlpReceiver => "not-otlp-receiver",
+            Code::NotTls => "not-tls",
+            Code::NotYetValid => "not-yet-valid",
+            Code::PlaintextScheme => "plaintext-scheme",
+            Code::ServerCertRefused => "server-cert-refused",
+            Code::StrayTemporary => "stray-temporary",
+            Code::Timeout => "timeout",
+            Code::UnexpectedAnswer => "unexpected-answer",
+            Code::UnknownCa => "unknown-ca",
+            Code::UnresolvedHost => "unresolved-host",
+            Code::UpstreamDown => "upstream-down",
+            Code::WrongPort => "wrong-port",
+            Code::WrongProtocol => "wrong-protocol",
+            Code::WrongPurpose => "wrong-purpose",
+        }
+    }
+}
+
+impl std::fmt::Display for Code {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// One problem, in plain words, and how to fix it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Finding {
-    /// Stable kebab-case name of the kind of problem, e.g. `name-mismatch` (README lists them).
-    pub code: &'static str,
+    /// The kind of problem, e.g. `name-mismatch` (README lists them).
+    pub code: Code,
     /// The file or endpoint the finding is about.
     pub about: String,
     /// What is wrong.
@@ -23,7 +190,7 @@ pub struct Finding {
 
 impl Finding {
     pub fn new(
-        code: &'static str,
+        code: Code,
         about: impl Into<String>,
         problem: impl Into<String>,
         fix: impl Into<String>,
@@ -162,7 +329,7 @@ mod tests {
     #[test]
     fn text_names_code_subject_and_fix() {
         let text = render(&[Finding::new(
-            "expired",
+            Code::Expired,
             "a.crt",
             "it expired",
             "step 1\nstep 2",

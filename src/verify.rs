@@ -20,7 +20,7 @@ use crate::inspect::{CertInfo, Validity};
 use crate::issue::date;
 use crate::profile::Role;
 use crate::read;
-use crate::report::{self, Finding, Outcome};
+use crate::report::{self, Code, Finding, Outcome};
 
 /// What a leaf certificate is for: its extKeyUsage.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum, Serialize)]
@@ -260,7 +260,7 @@ pub fn validity(leaf: &Leaf<'_>, info: &CertInfo, now: OffsetDateTime) -> Option
     match info.validity {
         Validity::Valid => None,
         Validity::Expired => Some(Finding::new(
-            "expired",
+            Code::Expired,
             &leaf.about,
             format!(
                 "expired on {} ({} ago); every TLS client and server refuses it",
@@ -270,7 +270,7 @@ pub fn validity(leaf: &Leaf<'_>, info: &CertInfo, now: OffsetDateTime) -> Option
             leaf.fix(None),
         )),
         Validity::NotYetValid => Some(Finding::new(
-            "not-yet-valid",
+            Code::NotYetValid,
             &leaf.about,
             format!(
                 "is not valid before {} (in {}): the clock of this machine or of the one that \
@@ -312,7 +312,7 @@ pub fn judge(
         }
         Err(e) => {
             findings.push(Finding::new(
-                "invalid-certificate",
+                Code::InvalidCertificate,
                 &leaf.about,
                 format!(
                     "rustls/webpki cannot use it at all ({e:?}), and other TLS stacks are as strict"
@@ -394,7 +394,7 @@ fn wrong_purpose(leaf: &Leaf<'_>, info: &CertInfo, p: Purpose) -> Finding {
     };
     let fix = leaf.reissue.command(p.role(), None);
     Finding::new(
-        "wrong-purpose",
+        Code::WrongPurpose,
         &leaf.about,
         format!(
             "cannot be used by {what}: it has {}, and {} is required",
@@ -422,7 +422,7 @@ fn name_mismatch(
         "name"
     };
     Finding::new(
-        "name-mismatch",
+        Code::NameMismatch,
         &leaf.about,
         format!(
             "does not cover the {kind} `{host}` that clients connect to{why}; it covers {} \
@@ -450,7 +450,7 @@ fn chain_finding(
     let fix = leaf.fix(None);
     match e {
         E::UnknownIssuer => Finding::new(
-            "unknown-ca",
+            Code::UnknownCa,
             &leaf.about,
             format!(
                 "is not signed by the CA in {ca}: it was issued by \"{}\", and {ca} holds {ca_names}",
@@ -459,7 +459,7 @@ fn chain_finding(
             fix,
         ),
         E::InvalidSignatureForPublicKey => Finding::new(
-            "unknown-ca",
+            Code::UnknownCa,
             &leaf.about,
             format!(
                 "names \"{}\" as its issuer, like the CA in {ca}, but another key signed it: \
@@ -470,14 +470,14 @@ fn chain_finding(
             fix,
         ),
         E::CaUsedAsEndEntity => Finding::new(
-            "not-a-leaf",
+            Code::NotALeaf,
             &leaf.about,
             "is a CA certificate (basicConstraints CA:TRUE), not a server or client certificate",
             fix,
         ),
         E::UnsupportedCriticalExtension => unknown_critical(leaf, info),
         E::CertExpired { not_after, .. } => Finding::new(
-            "invalid-chain",
+            Code::InvalidChain,
             &leaf.about,
             format!(
                 "a CA certificate in its chain expired on {}",
@@ -486,7 +486,7 @@ fn chain_finding(
             fix,
         ),
         E::CertNotValidYet { not_before, .. } => Finding::new(
-            "invalid-chain",
+            Code::InvalidChain,
             &leaf.about,
             format!(
                 "a CA certificate in its chain is not valid before {}",
@@ -496,13 +496,13 @@ fn chain_finding(
         ),
         E::UnsupportedSignatureAlgorithmContext(_)
         | E::UnsupportedSignatureAlgorithmForPublicKeyContext(_) => Finding::new(
-            "invalid-certificate",
+            Code::InvalidCertificate,
             &leaf.about,
             "is signed with an algorithm rustls/webpki refuses (e.g. SHA-1, or RSA under 2048 bits)",
             fix,
         ),
         other => Finding::new(
-            "invalid-chain",
+            Code::InvalidChain,
             &leaf.about,
             format!("rustls/webpki refuses its chain to {ca}: {other:?}"),
             fix,
@@ -517,7 +517,7 @@ fn unknown_critical(leaf: &Leaf<'_>, info: &CertInfo) -> Finding {
         format!(" ({})", info.unknown_critical_extensions.join(", "))
     };
     Finding::new(
-        "invalid-certificate",
+        Code::InvalidCertificate,
         &leaf.about,
         format!("has a critical extension TLS stacks do not know{which}; they all refuse it"),
         leaf.fix(None),
@@ -546,7 +546,7 @@ pub fn key_finding(leaf: &Leaf<'_>, key_path: &Path, key: &KeyPair) -> Result<Op
         return Ok(None);
     }
     Ok(Some(Finding::new(
-        "key-mismatch",
+        Code::KeyMismatch,
         &leaf.about,
         format!(
             "the key `{}` does not belong to it (their public keys differ): a TLS stack refuses \
@@ -598,7 +598,7 @@ pub fn ca_findings(
         let name = format!("the CA \"{}\"", info.subject);
         if !info.is_ca {
             findings.push(Finding::new(
-                "not-a-ca",
+                Code::NotACa,
                 &about,
                 format!(
                     "{name} is not a CA certificate (no basicConstraints CA:TRUE): Go, OpenSSL \
@@ -609,7 +609,7 @@ pub fn ca_findings(
         }
         match info.validity {
             Validity::Expired => findings.push(Finding::new(
-                "ca-expired",
+                Code::CaExpired,
                 &about,
                 format!(
                     "{name} expired on {} ({} ago): Go, OpenSSL and Java refuse every certificate it signed",
@@ -619,7 +619,7 @@ pub fn ca_findings(
                 renew.clone(),
             )),
             Validity::NotYetValid => findings.push(Finding::new(
-                "ca-not-yet-valid",
+                Code::CaNotYetValid,
                 &about,
                 format!(
                     "{name} is not valid before {}: a clock is wrong",
@@ -631,7 +631,7 @@ pub fn ca_findings(
                 if let Some((w, text)) = window {
                     if info.not_after < now + w {
                         findings.push(Finding::new(
-                            "ca-expiring",
+                            Code::CaExpiring,
                             &about,
                             format!(
                                 "{name} expires on {}, in {} (within {text}); every certificate it signed stops working then",

@@ -1863,3 +1863,43 @@ fn check_judges_the_ca_key_lone_keys_and_leftovers() {
     let (ok, out) = openssl_in(&dir, &["verify", "-CAfile", "ca.crt", "client.crt"]);
     assert!(ok, "{out}");
 }
+
+/// The documented table of finding codes is the code's list: every code otelpki can report is
+/// documented, and the table names no code that does not exist.
+#[test]
+fn the_finding_code_table_is_the_enum() {
+    let doc = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/docs/reference.md"))
+        .or_else(|_| std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")))
+        .unwrap();
+    let start = doc
+        .find("Finding codes (stable):")
+        .expect("the table's heading");
+    let table: Vec<&str> = doc[start..]
+        .lines()
+        .skip(1)
+        .skip_while(|l| l.trim().is_empty())
+        .take_while(|l| l.starts_with('|'))
+        .collect();
+    assert!(table.len() > 3, "{table:?}");
+    let mut documented = std::collections::BTreeSet::new();
+    for row in &table[2..] {
+        let codes = row.split('|').nth(2).expect("a codes column");
+        for (i, part) in codes.split('`').enumerate() {
+            if i % 2 == 1 && !part.starts_with('-') {
+                documented.insert(part.to_string());
+            }
+        }
+    }
+    let known: std::collections::BTreeSet<String> = otelpki::report::Code::ALL
+        .iter()
+        .map(|c| c.as_str().to_string())
+        .collect();
+    assert_eq!(documented, known);
+    // and each serialises as it prints
+    for code in otelpki::report::Code::ALL {
+        assert_eq!(
+            serde_json::to_value(code).unwrap(),
+            serde_json::Value::from(code.as_str())
+        );
+    }
+}

@@ -16,7 +16,7 @@ use super::tls::{Stop, alert_name};
 use crate::endpoint::{GRPC_PORT, HTTP_PORT, Protocol, protocol_name};
 use crate::profile::Role;
 use crate::read;
-use crate::report::{self, Finding};
+use crate::report::{self, Code, Finding};
 use crate::verify::{self, Leaf, Purpose, Reissue};
 
 /// nginx's words (ingress-nginx's too) when `ssl_verify_client` is on and no certificate came.
@@ -85,7 +85,7 @@ fn escape(s: &str) -> String {
 
 fn plaintext(setup: &Setup<'_>, first: &[u8]) -> Finding {
     Finding::new(
-        "not-tls",
+        Code::NotTls,
         &setup.about,
         format!(
             "the server does not speak TLS: {}; its receiver has no tls: section, or a proxy in between ends TLS",
@@ -134,7 +134,7 @@ pub fn handshake(
                     for f in &mut found {
                         f.fix =
                             format!("install on the server a certificate made with:\n{}", f.fix);
-                        if f.code == "unknown-ca" {
+                        if f.code == Code::UnknownCa {
                             f.fix.push_str(
                                 "\nor, if the server's CA is the right one, probe (and configure the SDKs) with it: --ca FILE",
                             );
@@ -144,7 +144,7 @@ pub fn handshake(
             }
             if found.is_empty() {
                 found.push(Finding::new(
-                    "server-cert-refused",
+                    Code::ServerCertRefused,
                     about,
                     format!("rustls refuses the server's certificate: {e}"),
                     "inspect it: openssl s_client -connect HOST:PORT -showcerts",
@@ -169,14 +169,14 @@ pub fn handshake(
         Stop::Closed if requested && !sent => vec![client_required(setup, hints)],
         Stop::Closed if requested && sent && !wire.first.is_empty() => {
             vec![Finding::new(
-                "client-cert-rejected",
+                Code::ClientCertRejected,
                 about,
                 "the server closed the connection after receiving the client certificate, without saying why",
                 "check the Collector's log for the reason (e.g. \"tls: failed to verify certificate\")",
             )]
         }
         Stop::Tls(rustls::Error::AlertReceived(alert)) => vec![Finding::new(
-            "handshake-refused",
+            Code::HandshakeRefused,
             about,
             format!(
                 "the server refused the handshake with the alert {}{}",
@@ -199,19 +199,19 @@ pub fn handshake(
             vec![plaintext(setup, &wire.first)]
         }
         Stop::Tls(e) => vec![Finding::new(
-            "handshake-failed",
+            Code::HandshakeFailed,
             about,
             format!("the TLS handshake failed: {e}"),
             "check the server's TLS settings and its log",
         )],
         Stop::Closed => vec![Finding::new(
-            "handshake-failed",
+            Code::HandshakeFailed,
             about,
             "the server closed the connection in the middle of the handshake",
             "check the server's TLS settings and its log",
         )],
         Stop::Timeout if wire.first.is_empty() => vec![Finding::new(
-            "timeout",
+            Code::Timeout,
             about,
             format!(
                 "connected, but no TLS answer within {} s: the server may wait for plaintext, or be overloaded",
@@ -221,7 +221,7 @@ pub fn handshake(
         )],
         Stop::Timeout if !wire.looks_like_tls() => vec![plaintext(setup, &wire.first)],
         Stop::Timeout => vec![Finding::new(
-            "timeout",
+            Code::Timeout,
             about,
             format!(
                 "the handshake did not finish within {} s",
@@ -230,7 +230,7 @@ pub fn handshake(
             "check the server's load and anything in between (proxies)",
         )],
         Stop::Io(e) => vec![Finding::new(
-            "connect-failed",
+            Code::ConnectFailed,
             about,
             format!("the connection failed: {e}"),
             "check the server and the network in between",
@@ -278,7 +278,7 @@ fn present_one(setup: &Setup<'_>) -> String {
 
 fn client_required(setup: &Setup<'_>, hints: &[String]) -> Finding {
     Finding::new(
-        "client-cert-required",
+        Code::ClientCertRequired,
         &setup.about,
         format!(
             "the server requires a client certificate (mTLS: client_ca_file is set) and none was given{}",
@@ -331,7 +331,7 @@ fn client_rejected(setup: &Setup<'_>, alert: AlertDescription, hints: &[String])
         ),
     };
     Finding::new(
-        "client-cert-rejected",
+        Code::ClientCertRejected,
         &setup.about,
         format!("the server {why}{}", accepted_text(hints)),
         format!(
@@ -343,7 +343,7 @@ fn client_rejected(setup: &Setup<'_>, alert: AlertDescription, hints: &[String])
 /// gRPC cannot pass: the server does not speak HTTP/2 (`how`: what it did in ALPN).
 pub fn no_h2(setup: &Setup<'_>, how: &str) -> Finding {
     Finding::new(
-        "grpc-without-h2",
+        Code::GrpcWithoutH2,
         &setup.about,
         format!(
             "OTLP/gRPC needs HTTP/2, but the server {how}: it speaks HTTP/1.1 only, and gRPC exporters refuse the connection"
@@ -503,7 +503,7 @@ pub fn exchange(
     let finding = match end {
         End::Answered => return answer(setup, ex, sent, hints),
         End::Timeout => Finding::new(
-            "timeout",
+            Code::Timeout,
             about,
             format!(
                 "the TLS handshake succeeded, but the server did not answer the empty export ({request}) within {} s{}",
@@ -516,7 +516,7 @@ pub fn exchange(
             "check the server's log and load; a proxy waits for the Collector behind it up to its own timeout (nginx: proxy_read_timeout, grpc_read_timeout), so check the Collector too",
         ),
         End::Closed => Finding::new(
-            "no-answer",
+            Code::NoAnswer,
             about,
             format!(
                 "the server closed the connection without answering the empty export ({request}){}",
@@ -535,13 +535,13 @@ pub fn exchange(
             return (vec![client_required(setup, hints)], None);
         }
         End::Tls(e) => Finding::new(
-            "unexpected-answer",
+            Code::UnexpectedAnswer,
             about,
             format!("the TLS connection failed during the empty export ({request}): {e}"),
             "check the server's log for why it ended the connection",
         ),
         End::NotHttp(first) => Finding::new(
-            "unexpected-answer",
+            Code::UnexpectedAnswer,
             about,
             format!(
                 "the server's answer to the empty export ({request}) is not HTTP: {}",
@@ -556,7 +556,7 @@ pub fn exchange(
             "check that an OTLP receiver (or a proxy in front of one) listens there, not another TLS service",
         ),
         End::Failed(e) => Finding::new(
-            "unexpected-answer",
+            Code::UnexpectedAnswer,
             about,
             format!("the empty export ({request}) failed: {}", escape(e)),
             "check the server's log",
@@ -599,7 +599,7 @@ fn answer(
         Verdict::Accepted => return (Vec::new(), sent.then_some(true)),
         Verdict::CertMissing => {
             let f = Finding::new(
-                "client-cert-required",
+                Code::ClientCertRequired,
                 about,
                 format!(
                     "the proxy in front requires a client certificate and none was given: it completed the TLS handshake, then answered {said} (nginx: ssl_verify_client){}",
@@ -613,7 +613,7 @@ fn answer(
             let (cert, reissue, issuer) = client_cert(setup);
             let foreign = !hints.is_empty() && !issuer.is_empty() && !hints.contains(&issuer);
             let f = Finding::new(
-                "client-cert-rejected",
+                Code::ClientCertRejected,
                 about,
                 format!(
                     "the proxy in front refused `{cert}` (issued by \"{issuer}\"): it completed the TLS handshake, then answered {said}; {}{}",
@@ -631,7 +631,7 @@ fn answer(
             return (vec![f], sent.then_some(false));
         }
         Verdict::Auth => Finding::new(
-            "auth-required",
+            Code::AuthRequired,
             about,
             format!(
                 "the server wants credentials: it answered {said}; an auth extension on the receiver (bearertokenauth, oidc, basicauth) or the proxy in front guards it"
@@ -668,7 +668,7 @@ fn answer(
                 ));
             }
             Finding::new(
-                "not-otlp-receiver",
+                Code::NotOtlpReceiver,
                 about,
                 format!(
                     "no {} receiver takes `POST {path}` here: it answered {said}",
@@ -678,7 +678,7 @@ fn answer(
             )
         }
         Verdict::WrongProtocol => Finding::new(
-            "wrong-protocol",
+            Code::WrongProtocol,
             about,
             format!(
                 "the server does not take {} ({}) at `POST {path}`: it answered {said}; it looks like an {} receiver",
@@ -700,7 +700,7 @@ fn answer(
             ),
         ),
         Verdict::UpstreamDown => Finding::new(
-            "upstream-down",
+            Code::UpstreamDown,
             about,
             format!(
                 "the proxy in front answered {said}: it cannot reach the Collector behind it (down or restarting, or the proxy's upstream address, port or TLS settings are wrong)"
@@ -708,7 +708,7 @@ fn answer(
             "check the proxy's upstream (nginx: proxy_pass or grpc_pass, and its error.log says why) and that the Collector runs; then probe the Collector itself: otelpki probe https://COLLECTOR:PORT",
         ),
         Verdict::Unexpected => Finding::new(
-            "unexpected-answer",
+            Code::UnexpectedAnswer,
             about,
             format!(
                 "the server answered the empty export (`POST {path}`) with {said}: an exporter counts that as a failed export"
@@ -964,7 +964,10 @@ mod tests {
                 &hints,
                 t,
             ));
-            assert_eq!((f.code, accepted), ("client-cert-rejected", Some(false)));
+            assert_eq!(
+                (f.code.as_str(), accepted),
+                ("client-cert-rejected", Some(false))
+            );
             assert!(f.problem.contains("`certs/alien.crt`"), "{f:?}");
             assert!(
                 f.problem
@@ -986,7 +989,7 @@ mod tests {
                 &hints,
                 t,
             ));
-            assert_eq!((f.code, accepted), ("client-cert-required", None));
+            assert_eq!((f.code.as_str(), accepted), ("client-cert-required", None));
             assert!(f.problem.contains("No required SSL certificate"), "{f:?}");
 
             let (f, _) = one(exchange(
@@ -998,7 +1001,7 @@ mod tests {
                 &[],
                 t,
             ));
-            assert_eq!(f.code, "not-otlp-receiver");
+            assert_eq!(f.code.as_str(), "not-otlp-receiver");
             assert!(f.problem.contains("`POST /v1/traces`"), "{f:?}");
             assert!(f.fix.contains("strips `/otlp`"), "{f:?}");
             assert!(
@@ -1017,7 +1020,7 @@ mod tests {
                 &[],
                 t,
             ));
-            assert_eq!(f.code, "wrong-protocol");
+            assert_eq!(f.code.as_str(), "wrong-protocol");
             assert!(f.fix.starts_with("probe with --protocol grpc"), "{f:?}");
             assert!(
                 f.fix
@@ -1041,7 +1044,7 @@ mod tests {
                 (http(500, "boom"), "unexpected-answer"),
             ] {
                 let (f, accepted) = one(exchange(s, &ex, &End::Answered, true, true, &[], t));
-                assert_eq!((f.code, accepted), (code, Some(true)), "{f:?}");
+                assert_eq!((f.code.as_str(), accepted), (code, Some(true)), "{f:?}");
             }
         });
         // Same-named CAs cannot be told apart by name: the wider reason.
@@ -1081,7 +1084,7 @@ mod tests {
                 &[],
                 t,
             ));
-            assert_eq!(f.code, "not-otlp-receiver");
+            assert_eq!(f.code.as_str(), "not-otlp-receiver");
             assert!(f.problem.starts_with("no OTLP/gRPC receiver"), "{f:?}");
             assert!(f.fix.contains("--protocol http"), "{f:?}");
         });
@@ -1093,7 +1096,7 @@ mod tests {
         with_setup("https://gw:4318", Some("CN=OTel CA"), |s| {
             let mut partial = http(200, "");
             let (f, _) = one(exchange(s, &partial, &End::Timeout, false, false, &[], t));
-            assert_eq!(f.code, "timeout");
+            assert_eq!(f.code.as_str(), "timeout");
             assert!(
                 f.problem.contains("within 2 s (it began: HTTP 200 OK"),
                 "{f:?}"
@@ -1103,7 +1106,7 @@ mod tests {
             assert!(f.problem.ends_with("over HTTP/1.1) within 2 s"), "{f:?}");
 
             let (f, _) = one(exchange(s, &partial, &End::Closed, true, true, &[], t));
-            assert_eq!(f.code, "no-answer");
+            assert_eq!(f.code.as_str(), "no-answer");
             assert!(f.problem.contains("TLS 1.3"), "{f:?}");
             let (f, _) = one(exchange(s, &partial, &End::Closed, false, false, &[], t));
             assert!(!f.problem.contains("TLS 1.3"), "{f:?}");
@@ -1118,7 +1121,10 @@ mod tests {
                 &[],
                 t,
             ));
-            assert_eq!((f.code, accepted), ("client-cert-rejected", Some(false)));
+            assert_eq!(
+                (f.code.as_str(), accepted),
+                ("client-cert-rejected", Some(false))
+            );
             let (f, accepted) = one(exchange(
                 s,
                 &partial,
@@ -1128,7 +1134,7 @@ mod tests {
                 &[],
                 t,
             ));
-            assert_eq!((f.code, accepted), ("client-cert-required", None));
+            assert_eq!((f.code.as_str(), accepted), ("client-cert-required", None));
             let (f, _) = one(exchange(
                 s,
                 &partial,
@@ -1138,7 +1144,7 @@ mod tests {
                 &[],
                 t,
             ));
-            assert_eq!(f.code, "unexpected-answer");
+            assert_eq!(f.code.as_str(), "unexpected-answer");
 
             let (f, _) = one(exchange(
                 s,
@@ -1149,7 +1155,7 @@ mod tests {
                 &[],
                 t,
             ));
-            assert_eq!(f.code, "unexpected-answer");
+            assert_eq!(f.code.as_str(), "unexpected-answer");
             assert!(f.problem.ends_with("is not HTTP: `.\\u{1b}`"), "{f:?}");
             let (f, _) = one(exchange(
                 s,

@@ -31,7 +31,7 @@ use crate::cli::ProbeArgs;
 use crate::endpoint::{Endpoint, GRPC_PORT, HTTP_PORT, Protocol, Scheme, protocol_name};
 use crate::inspect::CertInfo;
 use crate::read;
-use crate::report::{self, Finding, Outcome};
+use crate::report::{self, Code, Finding, Outcome};
 use crate::verify::{Anchors, Reissue};
 
 use net::Wire;
@@ -367,7 +367,7 @@ fn probe(
     text.push_str(&export_line);
     if details.handshake.is_some() && setup.ep.scheme == Some(Scheme::Http) {
         findings.push(Finding::new(
-            "plaintext-scheme",
+            Code::PlaintextScheme,
             about,
             "the server speaks TLS, but `http://` makes SDKs send plaintext to it",
             setup.ep.fix(setup.dir, port, setup.otlp),

@@ -7,7 +7,7 @@ use std::net::{SocketAddr, TcpStream, ToSocketAddrs};
 use std::time::Duration;
 
 use crate::endpoint::Endpoint;
-use crate::report::Finding;
+use crate::report::{Code, Finding};
 
 /// At most this many resolved addresses are tried, each within the timeout.
 const MAX_ADDRESSES: usize = 4;
@@ -112,7 +112,7 @@ pub fn connect(
     let addrs: Vec<SocketAddr> = match lookup {
         Err(e) => {
             return Err(Finding::new(
-                "connect-failed",
+                Code::ConnectFailed,
                 about,
                 format!("cannot start the name lookup of `{}`: {e}", ep.host),
                 "try again when the system has resources to spare",
@@ -120,7 +120,7 @@ pub fn connect(
         }
         Ok(None) => {
             return Err(Finding::new(
-                "timeout",
+                Code::Timeout,
                 about,
                 format!(
                     "cannot resolve `{}` within {} s (the name lookup did not answer)",
@@ -134,7 +134,7 @@ pub fn connect(
         Ok(Some(Ok(a))) => a,
         Ok(Some(Err(e))) => {
             return Err(Finding::new(
-                "unresolved-host",
+                Code::UnresolvedHost,
                 about,
                 format!("cannot resolve `{}`: {e}", ep.host),
                 "check the host name (in Kubernetes: SERVICE.NAMESPACE.svc, resolvable only inside \
@@ -151,7 +151,7 @@ pub fn connect(
     }
     let Some(e) = last else {
         return Err(Finding::new(
-            "unresolved-host",
+            Code::UnresolvedHost,
             about,
             format!("`{}` resolves to no address", ep.host),
             "check the host name",
@@ -161,13 +161,13 @@ pub fn connect(
                   0.0.0.0:4317 for gRPC, 0.0.0.0:4318 for HTTP), and that no firewall is in between";
     Err(match e.kind() {
         io::ErrorKind::ConnectionRefused => Finding::new(
-            "connection-refused",
+            Code::ConnectionRefused,
             about,
             format!("nothing accepts connections on {target} (connection refused)"),
             listen,
         ),
         io::ErrorKind::TimedOut | io::ErrorKind::WouldBlock => Finding::new(
-            "timeout",
+            Code::Timeout,
             about,
             format!(
                 "no answer from {target} within {} s (connect timed out)",
@@ -176,7 +176,7 @@ pub fn connect(
             listen,
         ),
         _ => Finding::new(
-            "connect-failed",
+            Code::ConnectFailed,
             about,
             format!("cannot connect to {target}: {e}"),
             listen,
