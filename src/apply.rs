@@ -121,15 +121,13 @@ impl<'de> Deserialize<'de> for Days {
 impl<'de> Deserialize<'de> for KeyTypeValue {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let s = String::deserialize(d)?;
-        <KeyType as clap::ValueEnum>::from_str(&s, false)
-            .map(KeyTypeValue)
-            .map_err(|_| {
-                let names: Vec<&str> = KeyType::ALL.iter().map(|k| k.name()).collect();
-                D::Error::custom(format!(
-                    "`{s}` is not a key type; use one of {}",
-                    names.join(", ")
-                ))
-            })
+        s.parse::<KeyType>().map(KeyTypeValue).map_err(|_| {
+            let names: Vec<&str> = KeyType::ALL.iter().map(|k| k.name()).collect();
+            D::Error::custom(format!(
+                "`{s}` is not a key type; use one of {}",
+                names.join(", ")
+            ))
+        })
     }
 }
 

@@ -8,58 +8,19 @@ use std::path::Path;
 
 use anyhow::Result;
 use serde::Serialize;
-use time::{Duration, OffsetDateTime};
+use time::OffsetDateTime;
 
 use crate::cli::CheckArgs;
 use crate::endpoint::{Endpoint, GRPC_PORT, HTTP_PORT, Protocol, Scheme, protocol_name};
 use crate::inspect::{CertInfo, Validity};
-use crate::issue::date;
+use crate::model::date;
+pub use crate::model::{Window, parse_window};
 use crate::pki::{self, Entry};
 use crate::profile::Role;
 use crate::read;
 use crate::report::{self, Code, Finding, Outcome};
 use crate::store;
 use crate::verify::{self, Anchors, Leaf, Purpose, Reissue};
-
-/// The `--expires-within` window, as given (`30d`) and as a duration.
-#[derive(Clone, Debug)]
-pub struct Window {
-    pub text: String,
-    pub duration: Duration,
-}
-
-/// Parses `30d`, `12h`, `2w`, `90m`, `45s` or `0`.
-pub fn parse_window(value: &str) -> Result<Window, String> {
-    let v = value.trim();
-    let bad =
-        || format!("`{value}` is not a duration; write a number and a unit, e.g. 30d, 12h or 2w");
-    if v == "0" {
-        return Ok(Window {
-            text: "0".into(),
-            duration: Duration::ZERO,
-        });
-    }
-    let split = v.find(|c: char| !c.is_ascii_digit()).ok_or_else(bad)?;
-    let (n, unit) = v.split_at(split);
-    let n: i64 = n.parse().map_err(|_| bad())?;
-    let per = match unit {
-        "s" => 1,
-        "m" => 60,
-        "h" => 3600,
-        "d" => 86_400,
-        "w" => 7 * 86_400,
-        _ => return Err(bad()),
-    };
-    // Beyond 100 years nothing is "expiring soon"; the cap keeps the arithmetic in range.
-    let secs = n
-        .checked_mul(per)
-        .filter(|s| *s <= 100 * 366 * 86_400)
-        .ok_or_else(|| format!("`{value}` is too long a window; at most 100 years"))?;
-    Ok(Window {
-        text: v.to_string(),
-        duration: Duration::seconds(secs),
-    })
-}
 
 /// One certificate of the directory in `check --json`.
 #[derive(Serialize)]
@@ -661,29 +622,4 @@ fn endpoint_findings(
         ));
     }
     Ok(findings)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn windows() {
-        assert_eq!(parse_window("30d").unwrap().duration, Duration::days(30));
-        assert_eq!(parse_window("12h").unwrap().duration, Duration::hours(12));
-        assert_eq!(parse_window("2w").unwrap().duration, Duration::days(14));
-        assert_eq!(parse_window("0").unwrap().duration, Duration::ZERO);
-        for bad in [
-            "",
-            "d",
-            "30",
-            "30x",
-            "-1d",
-            "1.5d",
-            "99999999999999999d",
-            "40000w",
-        ] {
-            assert!(parse_window(bad).is_err(), "{bad}");
-        }
-    }
 }

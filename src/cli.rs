@@ -5,14 +5,16 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 
-use crate::check::{self, Window};
-use crate::config::Protocol;
+use std::str::FromStr;
+
+use clap::builder::{PossibleValue, PossibleValuesParser, TypedValueParser};
+
 use crate::endpoint::{self, Endpoint};
 use crate::key::KeyType;
+use crate::model::{self, Protocol, Purpose, Window};
 use crate::san::{self, San};
 use crate::seed;
 use crate::text;
-use crate::verify::Purpose;
 use time::OffsetDateTime;
 
 #[derive(Debug, Parser)]
@@ -161,7 +163,7 @@ pub struct VerifyArgs {
     pub host: Option<String>,
 
     /// What the certificate must be usable for (default: what its extKeyUsage says)
-    #[arg(long, value_enum)]
+    #[arg(long, value_parser = purpose())]
     pub purpose: Option<Purpose>,
 
     /// Private key that must belong to the certificate
@@ -180,11 +182,11 @@ pub struct CheckArgs {
     pub endpoint: Option<Endpoint>,
 
     /// The endpoint's protocol, as in OTEL_EXPORTER_OTLP_PROTOCOL (default: from its path)
-    #[arg(long, value_enum, requires = "endpoint")]
+    #[arg(long, value_parser = protocol(), requires = "endpoint")]
     pub protocol: Option<Protocol>,
 
     /// Report certificates that expire within this time: e.g. 30d, 12h, 2w
-    #[arg(long, value_name = "DURATION", default_value = "30d", value_parser = check::parse_window)]
+    #[arg(long, value_name = "DURATION", default_value = "30d", value_parser = model::parse_window)]
     pub expires_within: Window,
 
     /// Print JSON (the shape is documented in the README)
@@ -212,7 +214,7 @@ pub struct ProbeArgs {
 
     /// The protocol of the empty export, as in OTEL_EXPORTER_OTLP_PROTOCOL (default: from the
     /// URL's path, else the port: 4317 gRPC, 4318 HTTP; else HTTP, the spec's default)
-    #[arg(long, value_enum)]
+    #[arg(long, value_parser = protocol())]
     pub protocol: Option<Protocol>,
 
     /// Stop after the TLS handshake: send no OTLP export
@@ -240,7 +242,7 @@ pub struct FixturesArgs {
     pub now: Option<OffsetDateTime>,
 
     /// Key type of every certificate (with --seed: ecdsa-p256, ecdsa-p384 or ed25519)
-    #[arg(long, value_enum, default_value_t = KeyType::EcdsaP256)]
+    #[arg(long, value_parser = key_type(), default_value = "ecdsa-p256")]
     pub key_type: KeyType,
 
     /// Replace existing files
@@ -291,7 +293,7 @@ pub struct InitArgs {
     pub org: Option<String>,
 
     /// Key type for the CA and every certificate
-    #[arg(long, value_enum, default_value_t = KeyType::EcdsaP256)]
+    #[arg(long, value_parser = key_type(), default_value = "ecdsa-p256")]
     pub key_type: KeyType,
 
     /// Replace existing files
@@ -321,7 +323,7 @@ pub struct InitCaArgs {
     pub days: u32,
 
     /// Key type
-    #[arg(long, value_enum, default_value_t = KeyType::EcdsaP256)]
+    #[arg(long, value_parser = key_type(), default_value = "ecdsa-p256")]
     pub key_type: KeyType,
 
     /// Replace an existing ca.crt / ca.key (every certificate it signed stops being trusted)
@@ -413,7 +415,7 @@ pub struct LeafArgs {
     pub days: u32,
 
     /// Key type (default: the CA's)
-    #[arg(long, value_enum, conflicts_with = "csr")]
+    #[arg(long, value_parser = key_type(), conflicts_with = "csr")]
     pub key_type: Option<KeyType>,
 
     /// Sign this certificate signing request (PEM or DER) instead of making a key: the key
@@ -519,7 +521,7 @@ pub struct CollectorArgs {
     pub client: Option<String>,
 
     /// Exporter protocol for --gateway
-    #[arg(long, value_enum, default_value_t = Protocol::Grpc, requires = "gateway")]
+    #[arg(long, value_parser = protocol(), default_value = "grpc", requires = "gateway")]
     pub protocol: Protocol,
 
     /// The Collector's version, e.g. 0.143.0: below 0.144.0 the exporters get their old
@@ -558,7 +560,7 @@ pub struct EndpointArgs {
     pub endpoint: Option<String>,
 
     /// OTLP transport: grpc (port 4317) or http (http/protobuf, port 4318)
-    #[arg(long, value_enum, default_value_t = Protocol::Grpc)]
+    #[arg(long, value_parser = protocol(), default_value = "grpc")]
     pub protocol: Protocol,
 
     /// Directory where the application sees DIR's files, e.g. /etc/otel/certs in its
@@ -627,4 +629,30 @@ pub struct P12PasswordArgs {
     /// Replace an existing file
     #[arg(long)]
     pub force: bool,
+}
+
+/// A flag that takes one of `names` (each with its help, shown by `--help` and completed by the
+/// shell completions), parsed into the domain type `T`.
+fn choice<T>(names: Vec<(&'static str, &'static str)>) -> impl TypedValueParser<Value = T>
+where
+    T: FromStr<Err = String> + Clone + Send + Sync + 'static,
+{
+    PossibleValuesParser::new(
+        names
+            .into_iter()
+            .map(|(name, help)| PossibleValue::new(name).help(help)),
+    )
+    .try_map(|s: String| s.parse::<T>())
+}
+
+fn key_type() -> impl TypedValueParser<Value = KeyType> {
+    choice(KeyType::ALL.map(|k| (k.name(), k.describe())).to_vec())
+}
+
+fn protocol() -> impl TypedValueParser<Value = Protocol> {
+    choice(Protocol::NAMES.to_vec())
+}
+
+fn purpose() -> impl TypedValueParser<Value = Purpose> {
+    choice(Purpose::NAMES.to_vec())
 }

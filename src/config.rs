@@ -20,41 +20,7 @@ use crate::read;
 use crate::render::{self, Template};
 use crate::store::{self, AlreadyExists, Output};
 
-/// OTLP transport.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Protocol {
-    /// OTLP/gRPC, port 4317
-    Grpc,
-    /// OTLP/HTTP with protobuf, port 4318
-    Http,
-}
-
-impl Protocol {
-    /// The IANA ports of OTLP.
-    pub fn port(self) -> u16 {
-        match self {
-            Protocol::Grpc => 4317,
-            Protocol::Http => 4318,
-        }
-    }
-
-    /// The key under the OTLP receiver's `protocols:`.
-    pub fn receiver_key(self) -> &'static str {
-        match self {
-            Protocol::Grpc => "grpc",
-            Protocol::Http => "http",
-        }
-    }
-
-    /// The value of OTEL_EXPORTER_OTLP_PROTOCOL.
-    pub fn otel_name(self) -> &'static str {
-        match self {
-            Protocol::Grpc => "grpc",
-            Protocol::Http => "http/protobuf",
-        }
-    }
-}
+pub use crate::model::Protocol;
 
 /// The first Collector release whose OTLP exporters are `otlp_grpc` and `otlp_http`
 /// (`otlp` and `otlphttp` stay as deprecated aliases).

@@ -7,7 +7,7 @@ use std::net::Ipv6Addr;
 
 use rustls::pki_types::ServerName;
 
-pub use crate::config::Protocol;
+pub use crate::model::Protocol;
 
 /// OTLP/gRPC's port.
 pub const GRPC_PORT: u16 = 4317;

@@ -7,7 +7,6 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result, bail};
 use rcgen::{Issuer, KeyPair, SigningKey};
 use time::OffsetDateTime;
-use time::macros::format_description;
 
 use crate::cli::{ClientArgs, InitArgs, InitCaArgs, LeafArgs, ServerArgs};
 use crate::encrypt::{self, PassphraseSource};
@@ -110,11 +109,7 @@ fn time_of(unix: i64) -> Result<OffsetDateTime> {
     OffsetDateTime::from_unix_timestamp(unix).context("certificate date out of range")
 }
 
-/// A date as people read it: 2027-11-25.
-pub fn date(t: OffsetDateTime) -> String {
-    t.format(format_description!("[year]-[month]-[day]"))
-        .unwrap_or_else(|_| t.to_string())
-}
+pub use crate::model::date;
 
 /// Self-signs a CA certificate for `spec` with a new key.
 pub fn make_ca<K: PrivateKey>(spec: &Spec, key: K) -> Result<(Signed, Issuer<'static, K>)> {

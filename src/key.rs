@@ -6,25 +6,19 @@ use rcgen::{KeyPair, RsaKeySize, SignatureAlgorithm, SigningKey};
 use x509_parser::public_key::PublicKey;
 use x509_parser::x509::SubjectPublicKeyInfo;
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum KeyType {
     /// ECDSA on P-256 with SHA-256: accepted by every OpenTelemetry SDK (the default)
-    #[value(name = "ecdsa-p256")]
     EcdsaP256,
     /// ECDSA on P-384 with SHA-384
-    #[value(name = "ecdsa-p384")]
     EcdsaP384,
     /// Ed25519: not usable by the Java SDK, .NET, or gRPC-core based SDKs
-    #[value(name = "ed25519")]
     Ed25519,
     /// RSA 2048-bit, signatures with SHA-256
-    #[value(name = "rsa-2048")]
     Rsa2048,
     /// RSA 3072-bit, signatures with SHA-256
-    #[value(name = "rsa-3072")]
     Rsa3072,
     /// RSA 4096-bit, signatures with SHA-256 (slow to generate)
-    #[value(name = "rsa-4096")]
     Rsa4096,
 }
 
@@ -39,7 +33,36 @@ the certificate's signature algorithms\"; a gRPC-core server, NO_COMMON_SIGNATUR
 gRPC-core server does with an Ed25519 client certificate; use --key-type ecdsa-p256 unless every \
 client is known to support Ed25519";
 
+impl std::str::FromStr for KeyType {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        KeyType::ALL
+            .into_iter()
+            .find(|k| k.name() == s)
+            .ok_or_else(|| {
+                let names: Vec<&str> = KeyType::ALL.iter().map(|k| k.name()).collect();
+                format!("`{s}` is not a key type; use one of {}", names.join(", "))
+            })
+    }
+}
+
 impl KeyType {
+    /// What each key type is, for `--help`.
+    pub fn describe(self) -> &'static str {
+        match self {
+            KeyType::EcdsaP256 => {
+                "ECDSA on P-256 with SHA-256: accepted by every OpenTelemetry SDK (the default)"
+            }
+            KeyType::EcdsaP384 => "ECDSA on P-384 with SHA-384",
+            KeyType::Ed25519 => {
+                "Ed25519: not usable by the Java SDK, .NET, or gRPC-core based SDKs"
+            }
+            KeyType::Rsa2048 => "RSA 2048-bit, signatures with SHA-256",
+            KeyType::Rsa3072 => "RSA 3072-bit, signatures with SHA-256",
+            KeyType::Rsa4096 => "RSA 4096-bit, signatures with SHA-256 (slow to generate)",
+        }
+    }
+
     pub const ALL: [KeyType; 6] = [
         KeyType::EcdsaP256,
         KeyType::EcdsaP384,

@@ -13,6 +13,7 @@ pub mod fixtures;
 pub mod inspect;
 pub mod issue;
 pub mod key;
+pub mod model;
 pub mod pki;
 pub mod probe;
 pub mod profile;

@@ -9,13 +9,7 @@ use time::{Duration, OffsetDateTime};
 
 use crate::key::KeyType;
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Role {
-    Ca,
-    Server,
-    Client,
-}
+pub use crate::model::Role;
 
 /// What varies between two certificates of the same role.
 #[derive(Clone, Debug)]

@@ -17,48 +17,28 @@ use x509_parser::certificate::X509Certificate;
 
 use crate::cli::VerifyArgs;
 use crate::inspect::{CertInfo, Validity};
-use crate::issue::date;
+use crate::model::date;
 use crate::profile::Role;
 use crate::read;
 use crate::report::{self, Code, Finding, Outcome};
 
-/// What a leaf certificate is for: its extKeyUsage.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Purpose {
-    /// TLS server authentication (serverAuth), e.g. the Collector's receiver
-    Server,
-    /// TLS client authentication (clientAuth), e.g. an application sending telemetry
-    Client,
+pub use crate::model::Purpose;
+
+/// The webpki usage that a purpose asks of a chain.
+fn usage(p: Purpose) -> KeyUsage {
+    match p {
+        Purpose::Server => KeyUsage::server_auth(),
+        Purpose::Client => KeyUsage::client_auth(),
+    }
 }
 
-impl Purpose {
-    fn usage(self) -> KeyUsage {
-        match self {
-            Purpose::Server => KeyUsage::server_auth(),
-            Purpose::Client => KeyUsage::client_auth(),
-        }
-    }
-    fn eku(self) -> &'static str {
-        match self {
-            Purpose::Server => "serverAuth",
-            Purpose::Client => "clientAuth",
-        }
-    }
-    fn role(self) -> Role {
-        match self {
-            Purpose::Server => Role::Server,
-            Purpose::Client => Role::Client,
-        }
-    }
-    /// The purpose a certificate's extKeyUsage states, if exactly one of the two.
-    pub fn of(info: &CertInfo) -> Option<Purpose> {
-        let has = |p: &str| info.extended_key_usage.iter().any(|e| e == p);
-        match (has("serverAuth"), has("clientAuth")) {
-            (true, false) => Some(Purpose::Server),
-            (false, true) => Some(Purpose::Client),
-            _ => None,
-        }
+/// The purpose a certificate's extKeyUsage states, if exactly one of the two.
+pub fn purpose_of(info: &CertInfo) -> Option<Purpose> {
+    let has = |p: &str| info.extended_key_usage.iter().any(|e| e == p);
+    match (has("serverAuth"), has("clientAuth")) {
+        (true, false) => Some(Purpose::Server),
+        (false, true) => Some(Purpose::Client),
+        _ => None,
     }
 }
 
@@ -326,7 +306,7 @@ pub fn judge(
     let time = unix(now.clamp(info.not_before, info.not_after));
     let intermediates = &leaf.chain[1..];
     let verify = |purpose: Option<Purpose>| match purpose {
-        Some(p) => verify_chain(&ee, &trust, intermediates, time, p.usage()),
+        Some(p) => verify_chain(&ee, &trust, intermediates, time, usage(p)),
         None => verify_chain(&ee, &trust, intermediates, time, AnyPurpose),
     };
     match verify(purpose) {
@@ -680,7 +660,7 @@ pub fn run(dir: &Path, args: &VerifyArgs) -> Result<Outcome> {
     };
     let x = read::parse_cert(&chain[0]).with_context(|| format!("`{}`", args.cert.display()))?;
     let info = CertInfo::of(&x, &chain[0], now)?;
-    let purpose = args.purpose.or_else(|| Purpose::of(&info));
+    let purpose = args.purpose.or_else(|| purpose_of(&info));
     let role = match purpose {
         Some(p) => p.role(),
         None if info.sans.is_empty() => Role::Client,
