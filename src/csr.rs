@@ -333,3 +333,32 @@ pub fn issue(
     println!("  key:         stays on the host that made the CSR (otelpki never saw it)");
     Ok(())
 }
+
+/// `issue server --csr FILE`.
+pub fn server(dir: &Path, args: &crate::cli::ServerArgs, csr: &Path) -> Result<()> {
+    issue(
+        dir,
+        Role::Server,
+        csr,
+        args.cn.as_deref(),
+        &args.san,
+        &args.leaf,
+        &args.name,
+    )
+}
+
+/// `issue client --csr FILE`.
+pub fn client(dir: &Path, args: &crate::cli::ClientArgs, csr: &Path) -> Result<()> {
+    if args.cn.as_deref().is_some_and(|cn| cn.trim().is_empty()) {
+        bail!("--cn cannot be empty; give the application's name, e.g. --cn my-application");
+    }
+    issue(
+        dir,
+        Role::Client,
+        csr,
+        args.cn.as_deref(),
+        &args.san,
+        &args.leaf,
+        &args.name,
+    )
+}

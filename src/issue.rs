@@ -407,38 +407,16 @@ fn issue_leaf(
     Ok(())
 }
 
+/// `issue server` (with `--csr`, `csr::server` signs instead).
 pub fn server(dir: &Path, args: &ServerArgs) -> Result<()> {
-    if let Some(csr) = &args.leaf.csr {
-        let cn = args.cn.as_deref();
-        return crate::csr::issue(
-            dir,
-            Role::Server,
-            csr,
-            cn,
-            &args.san,
-            &args.leaf,
-            &args.name,
-        );
-    }
     let cn = server_cn(args.cn.as_deref(), &args.san);
     issue_leaf(dir, Role::Server, cn, &args.san, &args.leaf, &args.name)
 }
 
+/// `issue client` (with `--csr`, `csr::client` signs instead).
 pub fn client(dir: &Path, args: &ClientArgs) -> Result<()> {
     if args.cn.as_deref().is_some_and(|cn| cn.trim().is_empty()) {
         bail!("--cn cannot be empty; give the application's name, e.g. --cn my-application");
-    }
-    if let Some(csr) = &args.leaf.csr {
-        let cn = args.cn.as_deref();
-        return crate::csr::issue(
-            dir,
-            Role::Client,
-            csr,
-            cn,
-            &args.san,
-            &args.leaf,
-            &args.name,
-        );
     }
     let Some(cn) = args.cn.clone() else {
         bail!("--cn is required: give the application's name, e.g. --cn my-application");

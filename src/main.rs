@@ -5,7 +5,7 @@ use clap::{CommandFactory, Parser};
 
 use otelpki::cli::{Cli, Command, Export, Issue};
 use otelpki::report::Outcome;
-use otelpki::{apply, check, config, export, fixtures, inspect, issue, probe, verify};
+use otelpki::{apply, check, config, csr, export, fixtures, inspect, issue, probe, verify};
 
 /// Exit codes (DESIGN §2): 0 ok, 1 a check found a problem, 2 usage or input error.
 const EXIT_FINDINGS: u8 = 1;
@@ -28,8 +28,14 @@ fn run(cli: &Cli) -> anyhow::Result<ExitCode> {
     match &cli.command {
         Command::Init(args) => issue::init(dir, args)?,
         Command::InitCa(args) => issue::init_ca(dir, args)?,
-        Command::Issue(Issue::Server(args)) => issue::server(dir, args)?,
-        Command::Issue(Issue::Client(args)) => issue::client(dir, args)?,
+        Command::Issue(Issue::Server(args)) => match &args.leaf.csr {
+            Some(csr_file) => csr::server(dir, args, csr_file)?,
+            None => issue::server(dir, args)?,
+        },
+        Command::Issue(Issue::Client(args)) => match &args.leaf.csr {
+            Some(csr_file) => csr::client(dir, args, csr_file)?,
+            None => issue::client(dir, args)?,
+        },
         Command::Config(target) => config::run(dir, target)?,
         Command::Fixtures(args) => fixtures::run(dir, args)?,
         Command::Apply(args) => apply::run(dir, args)?,
