@@ -219,7 +219,7 @@ fn seeded_apply_is_reproducible() {
 
 #[test]
 fn spec_errors_name_the_line_and_the_key() {
-    let cases: [(&str, &[&str]); 6] = [
+    let cases: [(&str, &[&str]); 8] = [
         (
             "[[server]]\nsans = [\"localhost\"]\nsanz = [\"x\"]\n",
             &["line 3", "sanz"],
@@ -243,6 +243,20 @@ fn spec_errors_name_the_line_and_the_key() {
         (
             "days = 20\n\n[[client]]\ncn = \"a\"\n",
             &["line 3", "renew_before_days"],
+        ),
+        // The CA has the same guard (issue 9): a CA valid for no longer than the renewal
+        // window would be renewed, with every leaf, on each run.
+        (
+            "[ca]\ndays = 30\n\n[[client]]\ncn = \"a\"\n",
+            &[
+                "`days` of [ca]",
+                "renew_before_days",
+                "every run would renew it",
+            ],
+        ),
+        (
+            "renew_before_days = 400\ndays = 500\n[ca]\ndays = 365\n",
+            &["`days` of [ca]", "365 days", "400 days"],
         ),
     ];
     for (spec, wanted) in cases {
