@@ -692,7 +692,7 @@ fn leaf_mismatch(
 }
 
 /// Every SAN of a certificate, as `San` values.
-fn sans_of(x: &x509_parser::certificate::X509Certificate<'_>) -> Vec<San> {
+pub(crate) fn sans_of(x: &x509_parser::certificate::X509Certificate<'_>) -> Vec<San> {
     let Ok(Some(ext)) = x.subject_alternative_name() else {
         return Vec::new();
     };
