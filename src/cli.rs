@@ -293,6 +293,11 @@ pub struct ApplyArgs {
     #[arg(long)]
     pub json: bool,
 
+    /// Let a new CA key type replace the CA at once (every consumer must take the new ca.crt
+    /// at the same moment); without it, a CA key change is refused: use `rotate-ca`
+    #[arg(long)]
+    pub replace_ca: bool,
+
     #[command(flatten)]
     pub passphrase: PassphraseArgs,
 }

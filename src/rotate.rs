@@ -132,13 +132,15 @@ pub fn read_state(dir: &Path) -> Result<State> {
         });
     }
     if prev_key.exists() || next_key.exists() {
+        // not left by a step (they remove the key first): cleared by `finish`, which settles
+        // and then has nothing to do
         let lone = if prev_key.exists() { prev_key } else { next_key };
         return Ok(State {
             phase: Phase::None,
             bundle,
             other: None,
             leftover: vec![lone],
-            interrupted: Some("rotate-ca"),
+            interrupted: Some("finish"),
         });
     }
     Ok(State {
@@ -193,7 +195,7 @@ fn pause() {
 }
 
 /// A certificate as PEM (LF line endings, as every other file otelpki writes).
-fn pem_of(der: &[u8]) -> String {
+pub(crate) fn pem_of(der: &[u8]) -> String {
     pem::encode_config(
         &pem::Pem::new("CERTIFICATE", der.to_vec()),
         pem::EncodeConfig::new().set_line_ending(pem::LineEnding::LF),
@@ -522,7 +524,8 @@ pub struct Status {
 /// The status of `dir`, for `status` and `check`.
 pub fn status_of(dir: &Path) -> Result<Status> {
     let state = read_state(dir)?;
-    let entries = pki::scan(dir)?;
+    // `check` reports unreadable files itself; the rotation looks at the readable ones
+    let entries = pki::scan_all(dir)?.entries;
     let signer = &state.bundle[0];
     let (under_old_ca, next, previous) = match state.phase {
         Phase::None => (Vec::new(), None, None),
