@@ -490,7 +490,8 @@ fn decide_ca(
                      --replace-ca to replace the CA at once)",
                     plan.key_type,
                     dir.display(),
-                    e.key_type.map_or("an unknown key type".into(), |k| k.to_string()),
+                    e.key_type
+                        .map_or("an unknown key type".into(), |k| k.to_string()),
                     report::command(
                         dir,
                         &["rotate-ca", "start", "--key-type", plan.key_type.name()]

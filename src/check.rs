@@ -264,9 +264,7 @@ pub fn run(dir: &Path, args: &CheckArgs) -> Result<Outcome> {
 
 /// The CA rotation (DESIGN §3a): its phase as a line of text, and as findings the leaves still
 /// under the old CA once the new one signs, and a step whose last removals were interrupted.
-fn rotation_findings(
-    dir: &Path,
-) -> Result<(crate::rotate::Phase, String, Vec<Finding>)> {
+fn rotation_findings(dir: &Path) -> Result<(crate::rotate::Phase, String, Vec<Finding>)> {
     use crate::rotate::Phase;
     let status = crate::rotate::status_of(dir)?;
     let mut findings = Vec::new();

@@ -705,7 +705,9 @@ pub enum RotateCa {
     Finish(RotateFinishArgs),
 
     /// The rotation's phase, the leaves still under the old CA, and what each consumer must do
-    #[command(after_help = "Example:\n  otelpki rotate-ca status\n  otelpki rotate-ca status --json")]
+    #[command(
+        after_help = "Example:\n  otelpki rotate-ca status\n  otelpki rotate-ca status --json"
+    )]
     Status(RotateStatusArgs),
 }
 

@@ -640,9 +640,8 @@ fn cert_manager_context(pki: &Pki, args: &K8sArgs) -> Result<CertManagerContext>
             not_after: issue::date(ca.not_after),
             // the signer alone (the first certificate of ca.crt): during a rotation ca.crt is a
             // trust bundle, not a chain, and cert-manager's CA issuer refuses a broken chain
-            tls_crt: base64::engine::general_purpose::STANDARD.encode(crate::rotate::pem_of(
-                &read::certificate(&ca.cert_path)?,
-            )),
+            tls_crt: base64::engine::general_purpose::STANDARD
+                .encode(crate::rotate::pem_of(&read::certificate(&ca.cert_path)?)),
             tls_key: base64_of(&ca.key_path)?,
         },
         issuer: "otelpki-ca".into(),

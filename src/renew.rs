@@ -128,7 +128,13 @@ fn csr_fix(dir: &Path, entry: &Entry) -> String {
         crate::report::command(
             dir,
             &[
-                "issue", role, "--csr", "FILE", "--name", &entry.name, "--force"
+                "issue",
+                role,
+                "--csr",
+                "FILE",
+                "--name",
+                &entry.name,
+                "--force"
             ]
         )
     )
@@ -296,7 +302,13 @@ fn print(dir: &Path, args: &RenewArgs, renewed: &[Renewed], skipped: &[Skipped])
         "Renewed"
     };
     for r in renewed {
-        write!(out, "{verb} {} ({}): {}", r.name, role_name(r.role), r.reason)?;
+        write!(
+            out,
+            "{verb} {} ({}): {}",
+            r.name,
+            role_name(r.role),
+            r.reason
+        )?;
         match r.not_after {
             Some(t) => writeln!(out, "; new key, valid until {}", issue::date(t))?,
             None => writeln!(out)?,
@@ -304,7 +316,11 @@ fn print(dir: &Path, args: &RenewArgs, renewed: &[Renewed], skipped: &[Skipped])
         writeln!(out, "  certificate: {}\n  key:         {}", r.cert, r.key)?;
     }
     for s in skipped {
-        writeln!(out, "Cannot renew {}: {}\n  fix: {}", s.name, s.reason, s.fix)?;
+        writeln!(
+            out,
+            "Cannot renew {}: {}\n  fix: {}",
+            s.name, s.reason, s.fix
+        )?;
     }
     if !renewed.is_empty() && !args.dry_run && args.exec.is_none() {
         writeln!(

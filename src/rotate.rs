@@ -134,7 +134,11 @@ pub fn read_state(dir: &Path) -> Result<State> {
     if prev_key.exists() || next_key.exists() {
         // not left by a step (they remove the key first): cleared by `finish`, which settles
         // and then has nothing to do
-        let lone = if prev_key.exists() { prev_key } else { next_key };
+        let lone = if prev_key.exists() {
+            prev_key
+        } else {
+            next_key
+        };
         return Ok(State {
             phase: Phase::None,
             bundle,
@@ -332,10 +336,7 @@ pub fn switch(dir: &Path, args: &RotateSwitchArgs) -> Result<()> {
     let entries = pki::scan(dir)?;
     let mut replace = vec![
         Output::key(ca_key.clone(), read::read_small(&next_key)?),
-        Output::public(
-            ca_crt,
-            format!("{}{}", pem_of(&next_der), pem_of(old_der)),
-        ),
+        Output::public(ca_crt, format!("{}{}", pem_of(&next_der), pem_of(old_der))),
     ];
     let mut renewed: Vec<String> = Vec::new();
     let mut keyless: Vec<String> = Vec::new();
@@ -425,8 +426,11 @@ pub fn finish(dir: &Path, args: &RotateFinishArgs) -> Result<()> {
         ),
     }
     let new = &state.bundle[0];
-    let olds: Vec<&CertificateDer<'static>> =
-        state.other.iter().chain(state.bundle.iter().skip(1)).collect();
+    let olds: Vec<&CertificateDer<'static>> = state
+        .other
+        .iter()
+        .chain(state.bundle.iter().skip(1))
+        .collect();
     let entries = pki::scan(dir)?;
     let mut stuck: Vec<String> = Vec::new();
     for old in olds {
@@ -614,11 +618,7 @@ pub fn status_of(dir: &Path) -> Result<Status> {
         dir: dir.display().to_string(),
         phase: state.phase,
         interrupted: state.interrupted,
-        bundle: state
-            .bundle
-            .iter()
-            .map(CaView::of)
-            .collect::<Result<_>>()?,
+        bundle: state.bundle.iter().map(CaView::of).collect::<Result<_>>()?,
         next,
         previous,
         under_old_ca,

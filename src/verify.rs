@@ -544,7 +544,9 @@ pub fn signed_by(leaf: &CertificateDer<'_>, ca: &CertificateDer<'_>) -> bool {
     };
     let start = x.validity().not_before.timestamp();
     let end = x.validity().not_after.timestamp();
-    let now = OffsetDateTime::now_utc().unix_timestamp().clamp(start, end.max(start));
+    let now = OffsetDateTime::now_utc()
+        .unix_timestamp()
+        .clamp(start, end.max(start));
     let time = UnixTime::since_unix_epoch(StdDuration::from_secs(u64::try_from(now).unwrap_or(0)));
     verify_chain(&ee, &[anchor], &[], time, AnyPurpose).is_ok()
 }
