@@ -1138,3 +1138,73 @@ fn a_steady_sender_loses_nothing_through_renewals_and_a_ca_rotation() {
 fn sender_starts(lines: &[String]) -> usize {
     lines.iter().filter(|l| l.starts_with("STOPPED")).count()
 }
+
+/// During a rotation the rendered configuration carries the bundle: `config env` points at
+/// ca.crt (old + new), every `config k8s` Secret's ca.crt holds both CAs, `config cert-manager`
+/// gives its Issuer the signer alone (cert-manager refuses a bundle that is not a chain), and
+/// no target warns about ca-next.crt / ca-previous.crt. Judged by parsing the YAML and the PEM.
+#[test]
+fn config_carries_the_bundle_during_a_rotation() {
+    use base64::Engine as _;
+    use serde::Deserialize as _;
+    let (_tmp, dir) = pki(&[]);
+    // (step, whether the signer stays the same, certificates in ca.crt after it)
+    for (step, same_signer, n) in [
+        ("start", true, 2),
+        ("switch", false, 2),
+        ("finish", true, 1),
+    ] {
+        let old = certs(&dir.join("ca.crt"))[0].clone();
+        ok(&dir, &["rotate-ca", step]);
+        let bundle = certs(&dir.join("ca.crt"));
+        assert_eq!(bundle.len(), n, "{step}");
+        assert_eq!(bundle[0] == old, same_signer, "{step}");
+        let env = crate::gosdk::config_env(&dir, &["--endpoint", "https://localhost:4317"]);
+        let ca = Path::new(&env["OTEL_EXPORTER_OTLP_CERTIFICATE"]);
+        assert_eq!(certs(ca), bundle, "{step}: config env's CA file");
+        for target in ["k8s", "cert-manager", "collector", "env"] {
+            let out = run(&dir, &["config", target]);
+            assert!(out.status.success(), "{target}");
+            assert!(
+                !text(&out.stderr).contains("ca-next")
+                    && !text(&out.stderr).contains("ca-previous"),
+                "{step}, config {target}: {}",
+                text(&out.stderr)
+            );
+        }
+        let decode = |v: &serde_norway::Value| -> Vec<rustls::pki_types::CertificateDer<'static>> {
+            let b = base64::engine::general_purpose::STANDARD
+                .decode(v.as_str().expect("base64 string"))
+                .expect("base64");
+            pem::parse_many(&b)
+                .expect("pem")
+                .into_iter()
+                .map(|p| p.into_contents().into())
+                .collect()
+        };
+        let docs = |target: &str| -> Vec<serde_norway::Value> {
+            let out = ok(&dir, &["config", target]);
+            serde_norway::Deserializer::from_str(&out)
+                .map(|d| serde_norway::Value::deserialize(d).expect("YAML"))
+                .collect()
+        };
+        let secrets = docs("k8s");
+        let with_ca: Vec<_> = secrets
+            .iter()
+            .filter_map(|d| d.get("data").and_then(|x| x.get("ca.crt")))
+            .collect();
+        assert!(!with_ca.is_empty(), "{step}: k8s Secrets");
+        for ca in with_ca {
+            assert_eq!(decode(ca), bundle, "{step}: a k8s Secret's ca.crt");
+        }
+        let issuer_secret = docs("cert-manager")
+            .into_iter()
+            .find(|d| d.get("kind").and_then(|k| k.as_str()) == Some("Secret"))
+            .expect("the CA Secret");
+        assert_eq!(
+            decode(&issuer_secret["data"]["tls.crt"]),
+            vec![bundle[0].clone()],
+            "{step}: cert-manager's Issuer signs with the signer alone"
+        );
+    }
+}
