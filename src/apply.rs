@@ -21,6 +21,7 @@ use crate::key::{ED25519_WARNING, KeyType};
 use crate::pki::{self, Entry};
 use crate::profile::{self, Role, Spec};
 use crate::read;
+use crate::report;
 use crate::san::{self, San};
 use crate::seed::{self, Key, Source};
 use crate::store::{self, Output};
@@ -140,6 +141,10 @@ pub struct Plan {
     pub ca_org: Option<String>,
     pub ca_days: u32,
     pub leaves: Vec<Want>,
+    /// `--replace-ca`: a new CA key type replaces the CA at once (every consumer must take
+    /// the new ca.crt at the same moment). Without it, a CA key change is refused: it goes
+    /// through `rotate-ca` (DESIGN §3a).
+    pub replace_ca: bool,
 }
 
 /// One server or client the spec asks for.
@@ -277,6 +282,7 @@ pub fn parse(path: &Path, text: &str) -> Result<Plan> {
         ca_org,
         ca_days,
         leaves: leaves.into_iter().map(|(w, _)| w).collect(),
+        replace_ca: false,
     })
 }
 
@@ -473,6 +479,45 @@ fn decide_ca(
                 );
             }
             let mut reasons = Vec::new();
+            let rotating = crate::rotate::read_state(dir)?.phase != crate::rotate::Phase::None;
+            if e.key_type != Some(plan.key_type) && !plan.replace_ca {
+                bail!(
+                    "the spec asks for a CA key of type {}, and the CA in `{}` has {}: a new CA \
+                     key would break every consumer at once. Rotate it in stages (restart the \
+                     applications between the steps), then apply again:\n{}\n{}\n{}\n(or pass \
+                     --replace-ca to replace the CA at once)",
+                    plan.key_type,
+                    dir.display(),
+                    e.key_type
+                        .map_or("an unknown key type".into(), |k| k.to_string()),
+                    report::command(
+                        dir,
+                        &["rotate-ca", "start", "--key-type", plan.key_type.name()]
+                    ),
+                    report::command(dir, &["rotate-ca", "switch"]),
+                    report::command(dir, &["rotate-ca", "finish"]),
+                );
+            }
+            if rotating {
+                // A rotation owns ca.crt (the bundle) and the CA files: apply signs leaves
+                // with the current signer and leaves the CA alone.
+                let issuer = Issuer::from_ca_cert_der(&der, key)
+                    .with_context(|| format!("cannot use `{}` as an issuer", crt.display()))?;
+                out.steps.push(Step {
+                    stem: "ca".into(),
+                    role: Role::Ca,
+                    what: format!("{what} (a rotation is in progress: `otelpki rotate-ca status`)"),
+                    action: Action::Unchanged,
+                    not_after: e.not_after,
+                });
+                let ca = Ca {
+                    issuer,
+                    cn: e.common_name.clone().unwrap_or_default(),
+                    not_after: e.not_after,
+                    key_type: e.key_type,
+                };
+                return Ok(CaState { ca, cert_der: der });
+            }
             if e.key_type != Some(plan.key_type) {
                 // A new key type needs a new key: every certificate is re-issued below.
                 let reason = format!(
@@ -690,7 +735,7 @@ fn leaf_mismatch(
 }
 
 /// Every SAN of a certificate, as `San` values.
-fn sans_of(x: &x509_parser::certificate::X509Certificate<'_>) -> Vec<San> {
+pub(crate) fn sans_of(x: &x509_parser::certificate::X509Certificate<'_>) -> Vec<San> {
     let Ok(Some(ext)) = x.subject_alternative_name() else {
         return Vec::new();
     };
@@ -725,7 +770,8 @@ fn pair_outputs(crt: &Path, key: &Path, signed: &Signed) -> Vec<Output> {
 /// `otelpki apply`.
 pub fn run(dir: &Path, args: &ApplyArgs) -> Result<()> {
     let text = read_spec(&args.spec)?;
-    let plan = parse(&args.spec, &text)?;
+    let mut plan = parse(&args.spec, &text)?;
+    plan.replace_ca = args.replace_ca;
     let src = Source::new(args.seed.as_deref());
     let now = seed::clock(args.now)?;
     if plan.key_type == KeyType::Ed25519 {

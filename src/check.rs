@@ -42,6 +42,8 @@ struct Details {
     endpoint: Option<String>,
     /// `encrypted` or `plain` for DIR/ca.key, null if there is none.
     ca_key: Option<&'static str>,
+    /// The CA rotation's phase (`rotate-ca status`): none, started or switched.
+    rotation: Option<crate::rotate::Phase>,
     certificates: Vec<Checked>,
 }
 
@@ -182,6 +184,29 @@ pub fn run(dir: &Path, args: &CheckArgs) -> Result<Outcome> {
     } else {
         Some("plain")
     };
+    let rotation = if have_ca {
+        match rotation_findings(dir) {
+            Ok((phase, line, found)) => {
+                text.push_str(&line);
+                findings.extend(found);
+                Some(phase)
+            }
+            Err(e) => {
+                findings.push(Finding::new(
+                    Code::RotationUnreadable,
+                    dir.display().to_string(),
+                    format!("the CA rotation's files cannot be read: {e:#}"),
+                    format!(
+                        "restore them, or see what is there with:\n{}",
+                        report::command(dir, &["rotate-ca", "status"])
+                    ),
+                ));
+                None
+            }
+        }
+    } else {
+        None
+    };
     if let Some(ep) = &args.endpoint {
         let servers: Vec<&Entry> = pki::of_role(&entries, Role::Server).collect();
         findings.extend(endpoint_findings(dir, ep, args.protocol, &servers)?);
@@ -192,9 +217,59 @@ pub fn run(dir: &Path, args: &CheckArgs) -> Result<Outcome> {
         expires_within: window.text.clone(),
         endpoint: args.endpoint.as_ref().map(|e| e.to_string()),
         ca_key,
+        rotation,
         certificates: checked,
     };
     report::print(&details, &text, &findings, args.json)
+}
+
+/// The CA rotation (DESIGN §3a): its phase as a line of text, and as findings the leaves still
+/// under the old CA once the new one signs, and a step whose last removals were interrupted.
+fn rotation_findings(dir: &Path) -> Result<(crate::rotate::Phase, String, Vec<Finding>)> {
+    use crate::rotate::Phase;
+    let status = crate::rotate::status_of(dir)?;
+    let mut findings = Vec::new();
+    let line = match status.phase {
+        Phase::None => String::new(),
+        phase => format!(
+            "CA rotation in progress: {}; next: {}\n",
+            if phase == Phase::Started {
+                "started (ca.crt = old + new; the old CA signs)"
+            } else {
+                "switched (ca.crt = new + old; the new CA signs)"
+            },
+            status.next_step.clone().unwrap_or_default()
+        ),
+    };
+    if status.phase == Phase::Switched {
+        for name in &status.under_old_ca {
+            findings.push(Finding::new(
+                Code::LeafUnderOldCa,
+                dir.join(format!("{name}.crt")).display().to_string(),
+                "is signed by the old CA, which `rotate-ca finish` removes from ca.crt: once \
+                 finished, no consumer would trust it",
+                format!(
+                    "renew it under the new CA (then restart what uses it):\n{}",
+                    report::command(dir, &["renew", name])
+                ),
+            ));
+        }
+    }
+    if let Some(step) = status.interrupted {
+        findings.push(Finding::new(
+            Code::RotationInterrupted,
+            dir.display().to_string(),
+            format!(
+                "an interrupted `rotate-ca {step}` left files it had made obsolete (its change \
+                 itself is complete)"
+            ),
+            format!(
+                "run the step again to complete it:\n{}",
+                report::command(dir, &["rotate-ca", step])
+            ),
+        ));
+    }
+    Ok((status.phase, line, findings))
 }
 
 /// How to get a CA into a directory that has none: `init` where it is empty; where it holds

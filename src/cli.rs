@@ -85,6 +85,29 @@ files: created, renewed or unchanged.",
     )]
     Apply(ApplyArgs),
 
+    /// Re-issue leaf certificates that are due (or those named): new keys, same names
+    #[command(
+        long_about = "Re-issue leaf certificates: new keys, same file names, SANs, CN, O and key type.\n\n\
+Without NAME, every leaf that expires within --within (default 30d) or is no longer signed by \
+the current signer (the first certificate of ca.crt). No SDK re-reads its certificate files: \
+--exec runs a command once after any renewal (OTELPKI_RENEWED lists the names) to restart \
+them. Exit 0 also when nothing was due, so it fits cron and systemd timers.",
+        after_help = "Example (daily from cron or a systemd timer; restart what reads the files):\n  otelpki renew --exec 'systemctl restart my-application'\n  otelpki renew server                  # now, whatever its expiry\n  otelpki renew --within 60d --dry-run --json\n\nExit codes: 0 done (also when nothing was due), 2 unusable input or a failed --exec."
+    )]
+    Renew(RenewArgs),
+
+    /// Rotate the CA in stages with a trust bundle: start, switch, finish (and status)
+    #[command(
+        subcommand,
+        long_about = "Rotate the CA in stages, with ca.crt as a trust bundle, so no consumer ever \
+distrusts a certificate it is shown:\n  start   new CA as ca-next.*; ca.crt = old + new (old still signs)\n  \
+switch  new CA signs; ca.crt = new + old; every leaf re-issued; old pair kept as ca-previous.*\n  \
+finish  ca.crt = new alone; ca-previous.* removed (refused while a leaf is under the old CA)\n\
+Each step is one atomic transition under the directory's lock; re-running a step completes it.",
+        after_help = "Example (the whole rotation; restart the SDKs between the steps):\n  otelpki rotate-ca start\n  otelpki rotate-ca switch --exec 'systemctl restart my-application'\n  otelpki rotate-ca finish\n  otelpki rotate-ca status"
+    )]
+    RotateCa(RotateCa),
+
     /// Show what certificate and key files contain (describes only; `verify` judges)
     #[command(
         after_help = "Example (what the Collector will present, and its key):\n  otelpki inspect certs/server.crt certs/server.key\n  otelpki inspect /etc/otel/certs/ca.crt --json\n\nKeys are shown by type, size and public-key SHA-256 (equal to their certificate's), never their contents."
@@ -271,6 +294,11 @@ pub struct ApplyArgs {
     /// Print what was done to each pair as JSON (shape in the README)
     #[arg(long)]
     pub json: bool,
+
+    /// Let a new CA key type replace the CA at once (every consumer must take the new ca.crt
+    /// at the same moment); without it, a CA key change is refused: use `rotate-ca`
+    #[arg(long)]
+    pub replace_ca: bool,
 
     #[command(flatten)]
     pub passphrase: PassphraseArgs,
@@ -655,4 +683,109 @@ fn protocol() -> impl TypedValueParser<Value = Protocol> {
 
 fn purpose() -> impl TypedValueParser<Value = Purpose> {
     choice(Purpose::NAMES.to_vec())
+}
+
+#[derive(Debug, Args)]
+pub struct RenewArgs {
+    /// File stems of the leaves to renew now (server, client, ...); default: every leaf that is due
+    #[arg(value_name = "NAME")]
+    pub names: Vec<String>,
+
+    /// Renew what expires within this time: e.g. 30d, 12h, 2w
+    #[arg(long, value_name = "DURATION", default_value = "30d", value_parser = model::parse_window)]
+    pub within: Window,
+
+    /// Run this shell command once after any renewal, with OTELPKI_RENEWED (the renewed names,
+    /// space-separated) and OTELPKI_DIR in its environment
+    #[arg(long, value_name = "CMD")]
+    pub exec: Option<String>,
+
+    /// Say what would be renewed, and write nothing
+    #[arg(long)]
+    pub dry_run: bool,
+
+    /// Print what was renewed as JSON (shape in the README)
+    #[arg(long)]
+    pub json: bool,
+
+    #[command(flatten)]
+    pub passphrase: PassphraseArgs,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum RotateCa {
+    /// Stage 1: make the next CA (ca-next.crt, ca-next.key); ca.crt := old + new
+    #[command(
+        after_help = "Example (leave RSA-4096 for ECDSA P-256; then restart the SDKs so they load ca.crt):\n  otelpki rotate-ca start --key-type ecdsa-p256\n  otelpki rotate-ca start --cn \"OTel CA 2027\" --days 3650"
+    )]
+    Start(RotateStartArgs),
+
+    /// Stage 2: the next CA signs; ca.crt := new + old; every leaf in DIR re-issued under it
+    #[command(
+        after_help = "Example (after every SDK restarted with the start's ca.crt):\n  otelpki rotate-ca switch --exec 'systemctl restart my-application'"
+    )]
+    Switch(RotateSwitchArgs),
+
+    /// Stage 3: ca.crt := new alone, ca-previous.* removed; refused while a leaf is under the old CA
+    #[command(
+        after_help = "Example (after every application runs with its re-issued certificate):\n  otelpki rotate-ca finish"
+    )]
+    Finish(RotateFinishArgs),
+
+    /// The rotation's phase, the leaves still under the old CA, and what each consumer must do
+    #[command(
+        after_help = "Example:\n  otelpki rotate-ca status\n  otelpki rotate-ca status --json"
+    )]
+    Status(RotateStatusArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct RotateStartArgs {
+    /// Key type of the new CA (default: the current CA's); a rotation may change it
+    #[arg(long, value_parser = key_type())]
+    pub key_type: Option<KeyType>,
+
+    /// Common name of the new CA (default: the current CA's, with a generation suffix " G2", " G3", ...)
+    #[arg(long, value_parser = text::parse_name)]
+    pub cn: Option<String>,
+
+    /// Validity of the new CA in days (default: the current CA's lifetime)
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..=36500))]
+    pub days: Option<u32>,
+
+    /// Print the resulting status as JSON
+    #[arg(long)]
+    pub json: bool,
+
+    #[command(flatten)]
+    pub passphrase: PassphraseArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct RotateSwitchArgs {
+    /// Run this shell command once after the leaves were re-issued, with OTELPKI_RENEWED and
+    /// OTELPKI_DIR in its environment (as `renew --exec`)
+    #[arg(long, value_name = "CMD")]
+    pub exec: Option<String>,
+
+    /// Print the resulting status as JSON
+    #[arg(long)]
+    pub json: bool,
+
+    #[command(flatten)]
+    pub passphrase: PassphraseArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct RotateFinishArgs {
+    /// Print the resulting status as JSON
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct RotateStatusArgs {
+    /// Print the status as JSON (shape in the README)
+    #[arg(long)]
+    pub json: bool,
 }

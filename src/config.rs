@@ -352,7 +352,8 @@ impl Pki {
         for e in &self.entries {
             match e.role {
                 Some(Role::Server | Role::Client) => leaves.push(e),
-                Some(Role::Ca) if e.name == "ca" => {}
+                // ca.crt, and the next / previous CA of a rotation (`rotate-ca`)
+                Some(Role::Ca) if matches!(e.name.as_str(), "ca" | "ca-next" | "ca-previous") => {}
                 _ => eprintln!(
                     "warning: skipping `{}`: neither a server nor a client certificate",
                     e.cert_path.display()
@@ -603,7 +604,10 @@ fn cert_manager_context(pki: &Pki, args: &K8sArgs) -> Result<CertManagerContext>
             name: "otelpki-ca".into(),
             common_name: ca.common_name.clone().unwrap_or_default(),
             not_after: issue::date(ca.not_after),
-            tls_crt: base64_of(&ca.cert_path)?,
+            // the signer alone (the first certificate of ca.crt): during a rotation ca.crt is a
+            // trust bundle, not a chain, and cert-manager's CA issuer refuses a broken chain
+            tls_crt: base64::engine::general_purpose::STANDARD
+                .encode(crate::rotate::pem_of(&read::certificate(&ca.cert_path)?)),
             tls_key: base64_of(&ca.key_path)?,
         },
         issuer: "otelpki-ca".into(),

@@ -3,9 +3,11 @@ use std::process::ExitCode;
 
 use clap::{CommandFactory, Parser};
 
-use otelpki::cli::{Cli, Command, Export, Issue};
+use otelpki::cli::{Cli, Command, Export, Issue, RotateCa};
 use otelpki::report::Outcome;
-use otelpki::{apply, check, config, csr, export, fixtures, inspect, issue, probe, verify};
+use otelpki::{
+    apply, check, config, csr, export, fixtures, inspect, issue, probe, renew, rotate, verify,
+};
 
 /// Exit codes (DESIGN §2): 0 ok, 1 a check found a problem, 2 usage or input error.
 const EXIT_FINDINGS: u8 = 1;
@@ -41,6 +43,11 @@ fn run(cli: &Cli) -> anyhow::Result<ExitCode> {
         Command::Apply(args) => apply::run(dir, args)?,
         Command::Export(Export::P12(args)) => export::p12(dir, args)?,
         Command::Export(Export::Truststore(args)) => export::truststore(dir, args)?,
+        Command::Renew(args) => renew::run(dir, args)?,
+        Command::RotateCa(RotateCa::Start(args)) => rotate::start(dir, args)?,
+        Command::RotateCa(RotateCa::Switch(args)) => rotate::switch(dir, args)?,
+        Command::RotateCa(RotateCa::Finish(args)) => rotate::finish(dir, args)?,
+        Command::RotateCa(RotateCa::Status(args)) => rotate::status(dir, args)?,
         Command::Inspect(args) => inspect::run(args)?,
         Command::Verify(args) => return Ok(exit(verify::run(dir, args)?)),
         Command::Check(args) => return Ok(exit(check::run(dir, args)?)),

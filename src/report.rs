@@ -38,6 +38,7 @@ pub enum Code {
     KeyMismatch,
     KeyMissing,
     KeyUnreadable,
+    LeafUnderOldCa,
     MissingPort,
     MissingScheme,
     NameMismatch,
@@ -51,6 +52,8 @@ pub enum Code {
     NotTls,
     NotYetValid,
     PlaintextScheme,
+    RotationInterrupted,
+    RotationUnreadable,
     ServerCertRefused,
     StrayTemporary,
     Timeout,
@@ -65,7 +68,7 @@ pub enum Code {
 
 impl Code {
     /// Every code, in alphabetical order.
-    pub const ALL: [Code; 47] = [
+    pub const ALL: [Code; 50] = [
         Code::AuthRequired,
         Code::CaExpired,
         Code::CaExpiring,
@@ -90,6 +93,7 @@ impl Code {
         Code::KeyMismatch,
         Code::KeyMissing,
         Code::KeyUnreadable,
+        Code::LeafUnderOldCa,
         Code::MissingPort,
         Code::MissingScheme,
         Code::NameMismatch,
@@ -103,6 +107,8 @@ impl Code {
         Code::NotTls,
         Code::NotYetValid,
         Code::PlaintextScheme,
+        Code::RotationInterrupted,
+        Code::RotationUnreadable,
         Code::ServerCertRefused,
         Code::StrayTemporary,
         Code::Timeout,
@@ -142,6 +148,7 @@ impl Code {
             Code::KeyMismatch => "key-mismatch",
             Code::KeyMissing => "key-missing",
             Code::KeyUnreadable => "key-unreadable",
+            Code::LeafUnderOldCa => "leaf-under-old-ca",
             Code::MissingPort => "missing-port",
             Code::MissingScheme => "missing-scheme",
             Code::NameMismatch => "name-mismatch",
@@ -155,6 +162,8 @@ impl Code {
             Code::NotTls => "not-tls",
             Code::NotYetValid => "not-yet-valid",
             Code::PlaintextScheme => "plaintext-scheme",
+            Code::RotationInterrupted => "rotation-interrupted",
+            Code::RotationUnreadable => "rotation-unreadable",
             Code::ServerCertRefused => "server-cert-refused",
             Code::StrayTemporary => "stray-temporary",
             Code::Timeout => "timeout",

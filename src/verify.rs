@@ -511,6 +511,26 @@ fn from_unix(t: UnixTime) -> OffsetDateTime {
         .unwrap_or(OffsetDateTime::UNIX_EPOCH)
 }
 
+/// Whether the CA certificate `ca` signed the leaf `leaf` (rustls-webpki path validation with
+/// `ca` as the only anchor, for any purpose, at a time within the leaf's validity): how
+/// `renew` and `rotate-ca` tell the leaves of the old CA from those of the new one.
+pub fn signed_by(leaf: &CertificateDer<'_>, ca: &CertificateDer<'_>) -> bool {
+    let (Ok(ee), Ok(anchor), Ok(x)) = (
+        EndEntityCert::try_from(leaf),
+        webpki::anchor_from_trusted_cert(ca),
+        read::parse_cert(leaf),
+    ) else {
+        return false;
+    };
+    let start = x.validity().not_before.timestamp();
+    let end = x.validity().not_after.timestamp();
+    let now = OffsetDateTime::now_utc()
+        .unix_timestamp()
+        .clamp(start, end.max(start));
+    let time = UnixTime::since_unix_epoch(StdDuration::from_secs(u64::try_from(now).unwrap_or(0)));
+    verify_chain(&ee, &[anchor], &[], time, AnyPurpose).is_ok()
+}
+
 /// Whether `key` is the private key of the certificate `x`.
 pub fn key_matches(key: &KeyPair, x: &X509Certificate<'_>) -> bool {
     key.public_key_raw() == x.public_key().subject_public_key.data.as_ref()

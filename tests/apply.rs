@@ -188,7 +188,21 @@ fn a_new_ca_key_type_reissues_everything() {
     let p = pki(SPEC);
     p.apply(&[]).success();
     p.respec(&format!("key_type = \"ecdsa-p384\"\n{SPEC}"));
-    let out = p.stdout(&[]);
+    // a new CA key breaks every consumer at once: refused, with the staged rotation as the way
+    let before = crate::common::file_bytes(&p.dir);
+    let refused = p.apply(&[]).code(2).get_output().stderr.clone();
+    let refused = String::from_utf8_lossy(&refused);
+    for step in [
+        "rotate-ca start --key-type ecdsa-p384",
+        "rotate-ca switch",
+        "rotate-ca finish",
+        "--replace-ca",
+    ] {
+        assert!(refused.contains(step), "{step}: {refused}");
+    }
+    assert_eq!(before, crate::common::file_bytes(&p.dir), "nothing written");
+    // asked for explicitly, the CA is replaced at once
+    let out = p.stdout(&["--replace-ca"]);
     assert!(out.contains("0 created, 4 renewed, 0 unchanged"), "{out}");
     assert!(line(&out, "ca").contains("key type ecdsa-p384"), "{out}");
     let ca = p.dir.join("ca.crt");

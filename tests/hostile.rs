@@ -1406,6 +1406,18 @@ fn sweep_table(pki: &str, spec: &str) -> Vec<(Vec<String>, Vec<&'static str>)> {
             vec!["--password-file"],
         ),
         (s(&["recover"]), vec![]),
+        // nothing is due in the sweep's PKI, so --exec never runs
+        (
+            s(&["renew", "--dry-run"]),
+            vec!["@1", "--within", "--exec", "--passphrase-file"],
+        ),
+        (
+            s(&["rotate-ca", "start"]),
+            vec!["--key-type", "--cn", "--days", "--passphrase-file"],
+        ),
+        (s(&["rotate-ca", "switch"]), vec!["--passphrase-file"]),
+        (s(&["rotate-ca", "finish"]), vec![]),
+        (s(&["rotate-ca", "status"]), vec![]),
     ]
 }
 

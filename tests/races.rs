@@ -274,7 +274,8 @@ impl SpecDir {
 
     fn apply(&self, spec: &Path) -> Command {
         let mut cmd = bin(&self.dir);
-        cmd.arg("apply").arg(spec);
+        // the spec re-keys the CA in one step, on purpose (the batch to kill)
+        cmd.arg("apply").arg(spec).arg("--replace-ca");
         cmd
     }
 }

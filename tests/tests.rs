@@ -44,6 +44,9 @@ mod probe;
 /// Racing writers and writers killed at every step (issue 9): the PKI stays whole, judged by
 /// OpenSSL and rustls.
 mod races;
+/// Renewal and CA rotation (issue 12): renew, rotate-ca with every key type, kill tests of
+/// each step, and a steady sender through all of them on the real Collector.
+mod rotation;
 /// The real OpenTelemetry SDKs (Python, Node) export a span over mTLS with otelpki's certificates.
 mod sdk;
 /// rustls judges the certificates: mTLS handshakes per key type, and the refusals.

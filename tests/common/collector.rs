@@ -240,6 +240,16 @@ impl Collector {
         format!("https://localhost:{}", self.http_port)
     }
 
+    /// The Collector's process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Whether the Collector process is still running (not exited).
+    pub fn running(&mut self) -> bool {
+        matches!(self.child.try_wait(), Ok(None))
+    }
+
     /// Everything the Collector printed so far, one line each.
     pub fn log(&self) -> String {
         self.shared.output.lock().unwrap().lines.join("\n")

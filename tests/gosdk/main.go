@@ -10,6 +10,13 @@
 //	NAME     the span's name, the metric's name and the log record's body
 //	SIGNALS  a comma list of traces, metrics, logs (default: traces)
 //
+// or: gosdk --loop PREFIX FIRST
+//
+//	a steady sender (tests/rotation.rs): one tracer provider for the process's life, a span
+//	named PREFIX-N every 200 ms from N = FIRST, each flushed on its own, printing
+//	"SPAN N OK" or "SPAN N FAILED: ERROR" per span; on SIGTERM or SIGINT it finishes the span
+//	in flight, shuts down and prints "STOPPED NEXT" (the next number), exit 0.
+//
 // Prints one line per signal, "OK SIGNAL" or "FAILED SIGNAL: ERROR", any error the SDK reports
 // through its error handler as "SDK-ERROR: ERROR", and last "RESULT SUCCESS" (exit 0) or
 // "RESULT FAILURE" (exit 1). Bad usage exits 2.
@@ -19,7 +26,10 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"os/signal"
+	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	"go.opentelemetry.io/otel"
@@ -98,7 +108,62 @@ func logs(ctx context.Context, grpc bool, body string) error {
 	return lp.ForceFlush(ctx)
 }
 
+// loop is the steady sender: see the usage at the top.
+func loop(grpc bool, prefix string, next int) {
+	stop := make(chan os.Signal, 1)
+	signal.Notify(stop, syscall.SIGTERM, syscall.SIGINT)
+	ctx := context.Background()
+	var exp sdktrace.SpanExporter
+	var err error
+	if grpc {
+		exp, err = otlptracegrpc.New(ctx)
+	} else {
+		exp, err = otlptracehttp.New(ctx)
+	}
+	if err != nil {
+		fmt.Printf("SETUP FAILED: %v\n", err)
+		os.Exit(1)
+	}
+	tp := sdktrace.NewTracerProvider(sdktrace.WithBatcher(exp))
+	tracer := tp.Tracer("otelpki-gosdk")
+	tick := time.NewTicker(200 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		select {
+		case <-stop:
+			shut, cancel := context.WithTimeout(ctx, flushLimit)
+			_ = tp.Shutdown(shut)
+			cancel()
+			fmt.Printf("STOPPED %d\n", next)
+			os.Exit(0)
+		case <-tick.C:
+		}
+		flush, cancel := context.WithTimeout(ctx, flushLimit)
+		_, span := tracer.Start(flush, fmt.Sprintf("%s-%d", prefix, next))
+		span.End()
+		err := tp.ForceFlush(flush)
+		cancel()
+		if err != nil {
+			fmt.Printf("SPAN %d FAILED: %v\n", next, err)
+		} else {
+			fmt.Printf("SPAN %d OK\n", next)
+		}
+		next++
+	}
+}
+
 func main() {
+	if len(os.Args) == 4 && os.Args[1] == "--loop" {
+		first, err := strconv.Atoi(os.Args[3])
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "usage: gosdk --loop PREFIX FIRST")
+			os.Exit(2)
+		}
+		otel.SetErrorHandler(otel.ErrorHandlerFunc(func(err error) {
+			fmt.Printf("SDK-ERROR: %v\n", err)
+		}))
+		loop(os.Getenv("OTEL_EXPORTER_OTLP_PROTOCOL") == "grpc", os.Args[2], first)
+	}
 	if len(os.Args) < 2 || len(os.Args) > 3 {
 		fmt.Fprintln(os.Stderr, "usage: gosdk NAME [traces,metrics,logs]")
 		os.Exit(2)

@@ -1,0 +1,368 @@
+//! `renew` (DESIGN §3a): re-issues leaves with new keys and the same names, SANs, CN, O and
+//! key type; without names, every leaf that expires within the window or is no longer signed by
+//! the current signer (the first certificate of ca.crt). `reissue` and `exec` are shared with
+//! `rotate-ca switch`, which re-issues every leaf under the new CA.
+
+use std::io::Write;
+use std::os::fd::AsFd;
+use std::path::Path;
+use std::process::Stdio;
+
+use anyhow::{Context, Result, bail};
+use serde::Serialize;
+use time::OffsetDateTime;
+
+use crate::cli::RenewArgs;
+use crate::encrypt::PassphraseSource;
+use crate::issue::{self, Ca};
+use crate::key::KeyType;
+use crate::pki::{self, Entry};
+use crate::profile::{self, Role, Spec};
+use crate::read;
+use crate::san::San;
+use crate::store::{self, Output};
+use crate::verify;
+
+/// A leaf `renew` re-issued (or, with --dry-run, would), and why.
+#[derive(Debug, Serialize)]
+pub struct Renewed {
+    pub name: String,
+    pub role: Role,
+    pub reason: String,
+    pub cert: String,
+    pub key: String,
+    /// The new certificate's expiry (absent in a dry run).
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub not_after: Option<OffsetDateTime>,
+}
+
+/// A due leaf that cannot be renewed here, and what to do instead.
+#[derive(Debug, Serialize)]
+pub struct Skipped {
+    pub name: String,
+    pub reason: String,
+    pub fix: String,
+}
+
+#[derive(Serialize)]
+struct Report<'a> {
+    dir: String,
+    dry_run: bool,
+    within: &'a str,
+    renewed: &'a [Renewed],
+    skipped: &'a [Skipped],
+}
+
+/// The leaves of `entries`: server and client certificates (not the CA's files).
+pub(crate) fn leaves(entries: &[Entry]) -> impl Iterator<Item = &Entry> {
+    entries
+        .iter()
+        .filter(|e| matches!(e.role, Some(Role::Server | Role::Client)))
+}
+
+/// A new key and certificate for `entry`, signed by `ca`: the same file names, SANs, CN, O,
+/// role and key type (unless `key_type` says otherwise), for the same lifetime from `now`
+/// (clamped to the CA). Key first.
+pub(crate) fn reissue(
+    entry: &Entry,
+    ca: &Ca,
+    key_type: Option<KeyType>,
+    now: OffsetDateTime,
+) -> Result<(Vec<Output>, OffsetDateTime)> {
+    let role = match entry.role {
+        Some(r @ (Role::Server | Role::Client)) => r,
+        _ => bail!(
+            "`{}` is neither a server nor a client certificate",
+            entry.cert_path.display()
+        ),
+    };
+    let key_type = key_type.or(entry.key_type).with_context(|| {
+        format!(
+            "`{}` has a key type otelpki does not make",
+            entry.cert_path.display()
+        )
+    })?;
+    let der = read::certificate(&entry.cert_path)?;
+    let x = read::parse_cert(&der)?;
+    let sans = crate::apply::sans_of(&x)
+        .iter()
+        .map(San::to_rcgen)
+        .collect::<Result<Vec<_>>>()?;
+    let (not_before, not_after) = profile::validity(now, lifetime_days(entry));
+    let spec = Spec {
+        cn: entry.common_name.clone().unwrap_or_default(),
+        org: entry.organization.clone(),
+        sans,
+        not_before,
+        not_after: issue::clamp_to_ca(not_after, ca),
+        serial: profile::random_serial()?,
+        key_type,
+    };
+    let key = key_type.generate()?;
+    let signed = issue::make_leaf(role, &spec, &key, &ca.issuer)?;
+    Ok((
+        vec![
+            Output::key(entry.key_path.clone(), signed.key_pem),
+            Output::public(entry.cert_path.clone(), signed.cert_pem),
+        ],
+        spec.not_after,
+    ))
+}
+
+/// The certificate's lifetime in whole days (at least one), without the backdated minute.
+fn lifetime_days(entry: &Entry) -> u32 {
+    let life = entry.not_after - entry.not_before - profile::BACKDATE;
+    let days = (life.whole_hours() + 12) / 24;
+    u32::try_from(days.clamp(1, 36500)).unwrap_or(365)
+}
+
+/// What to do about a leaf whose key is not in DIR (signed from a CSR): a new CSR.
+fn csr_fix(dir: &Path, entry: &Entry) -> String {
+    let role = if entry.role == Some(Role::Server) {
+        "server"
+    } else {
+        "client"
+    };
+    format!(
+        "its key is not in the directory (it was signed from a CSR): make a new CSR on its host, then\n{}",
+        crate::report::command(
+            dir,
+            &[
+                "issue",
+                role,
+                "--csr",
+                "FILE",
+                "--name",
+                &entry.name,
+                "--force"
+            ]
+        )
+    )
+}
+
+/// Why `entry` is due, if it is: expired, expiring within `within`, or not signed by `signer`.
+fn due_reason(
+    entry: &Entry,
+    signer: &rustls::pki_types::CertificateDer<'_>,
+    within: &crate::check::Window,
+    now: OffsetDateTime,
+) -> Result<Option<String>> {
+    let der = read::certificate(&entry.cert_path)?;
+    if !verify::signed_by(&der, signer) {
+        return Ok(Some(
+            "not signed by the current CA (the first certificate of ca.crt)".into(),
+        ));
+    }
+    if entry.not_after <= now {
+        return Ok(Some(format!("expired on {}", issue::date(entry.not_after))));
+    }
+    if entry.not_after < now + within.duration {
+        return Ok(Some(format!(
+            "expires on {}, within {}",
+            issue::date(entry.not_after),
+            within.text
+        )));
+    }
+    Ok(None)
+}
+
+/// `otelpki renew`.
+pub fn run(dir: &Path, args: &RenewArgs) -> Result<()> {
+    let now = OffsetDateTime::now_utc();
+    let (ca_crt, ca_key) = issue::pair_paths(dir, "ca");
+    if !dir.is_dir() || !ca_crt.exists() {
+        bail!(
+            "no CA in `{}` (ca.crt missing): nothing to renew; create the PKI with `otelpki --dir {} init`",
+            dir.display(),
+            dir.display()
+        );
+    }
+    for name in &args.names {
+        if name == "ca" || name == "ca-next" || name == "ca-previous" {
+            bail!(
+                "`{name}` is the CA's: a CA is replaced by a staged rotation, `otelpki rotate-ca start`"
+            );
+        }
+        issue::file_stem(name)?;
+    }
+    // The lock before reading: what renew decides from is what it replaces.
+    let _lock = if args.dry_run {
+        None
+    } else {
+        Some(store::lock(dir)?)
+    };
+    let entries = pki::scan(dir)?;
+    let signer = read::certificate(&ca_crt)?;
+    let mut due: Vec<(&Entry, String)> = Vec::new();
+    let mut skipped: Vec<Skipped> = Vec::new();
+    if args.names.is_empty() {
+        for entry in leaves(&entries) {
+            if let Some(reason) = due_reason(entry, &signer, &args.within, now)? {
+                if entry.key_exists {
+                    due.push((entry, reason));
+                } else {
+                    skipped.push(Skipped {
+                        name: entry.name.clone(),
+                        fix: csr_fix(dir, entry),
+                        reason,
+                    });
+                }
+            }
+        }
+    } else {
+        for name in &args.names {
+            if due.iter().any(|(e, _)| &e.name == name) {
+                continue;
+            }
+            let Some(entry) = leaves(&entries).find(|e| &e.name == name) else {
+                bail!(
+                    "`{}` holds no server or client certificate `{name}.crt`; `otelpki --dir {} check` lists them",
+                    dir.display(),
+                    dir.display()
+                );
+            };
+            if !entry.key_exists {
+                bail!("cannot renew `{name}`: {}", csr_fix(dir, entry));
+            }
+            due.push((entry, "asked for".into()));
+        }
+    }
+
+    let mut renewed: Vec<Renewed> = Vec::new();
+    if !args.dry_run && !due.is_empty() {
+        let pass = PassphraseSource::new(args.passphrase.passphrase_file.as_deref());
+        let ca = issue::load_ca(&ca_crt, &ca_key, now, &pass)?;
+        let mut replace = Vec::new();
+        for (entry, reason) in &due {
+            let (outputs, not_after) = reissue(entry, &ca, None, now)?;
+            replace.extend(outputs);
+            renewed.push(record(entry, reason, Some(not_after)));
+        }
+        store::publish_batch(&[], &replace)?;
+    } else {
+        renewed.extend(due.iter().map(|(e, r)| record(e, r, None)));
+    }
+    print(dir, args, &renewed, &skipped)?;
+    if !args.dry_run && !renewed.is_empty() {
+        if let Some(cmd) = &args.exec {
+            let names: Vec<&str> = renewed.iter().map(|r| r.name.as_str()).collect();
+            exec(cmd, dir, &names, args.json)?;
+        }
+    }
+    if !skipped.is_empty() {
+        bail!(
+            "{} due certificate(s) could not be renewed here: {}",
+            skipped.len(),
+            skipped
+                .iter()
+                .map(|s| s.name.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+    }
+    Ok(())
+}
+
+fn record(entry: &Entry, reason: &str, not_after: Option<OffsetDateTime>) -> Renewed {
+    Renewed {
+        name: entry.name.clone(),
+        role: entry.role.unwrap_or(Role::Client),
+        reason: reason.to_string(),
+        cert: entry.cert_path.display().to_string(),
+        key: entry.key_path.display().to_string(),
+        not_after,
+    }
+}
+
+fn print(dir: &Path, args: &RenewArgs, renewed: &[Renewed], skipped: &[Skipped]) -> Result<()> {
+    let mut out = std::io::stdout().lock();
+    if args.json {
+        let report = Report {
+            dir: dir.display().to_string(),
+            dry_run: args.dry_run,
+            within: &args.within.text,
+            renewed,
+            skipped,
+        };
+        serde_json::to_writer_pretty(&mut out, &report)?;
+        writeln!(out)?;
+        return Ok(());
+    }
+    if renewed.is_empty() && skipped.is_empty() {
+        writeln!(
+            out,
+            "Nothing to renew in {}: every certificate is valid beyond {} and signed by the current CA.",
+            dir.display(),
+            args.within.text
+        )?;
+    }
+    let verb = if args.dry_run {
+        "Would renew"
+    } else {
+        "Renewed"
+    };
+    for r in renewed {
+        write!(
+            out,
+            "{verb} {} ({}): {}",
+            r.name,
+            role_name(r.role),
+            r.reason
+        )?;
+        match r.not_after {
+            Some(t) => writeln!(out, "; new key, valid until {}", issue::date(t))?,
+            None => writeln!(out)?,
+        }
+        writeln!(out, "  certificate: {}\n  key:         {}", r.cert, r.key)?;
+    }
+    for s in skipped {
+        writeln!(
+            out,
+            "Cannot renew {}: {}\n  fix: {}",
+            s.name, s.reason, s.fix
+        )?;
+    }
+    if !renewed.is_empty() && !args.dry_run && args.exec.is_none() {
+        writeln!(
+            out,
+            "No SDK re-reads its certificate files: restart the applications that use them \
+             (--exec CMD does it after each renewal). The Collector re-reads its own server pair \
+             (reload_interval)."
+        )?;
+    }
+    Ok(())
+}
+
+fn role_name(role: Role) -> &'static str {
+    match role {
+        Role::Server => "server",
+        Role::Client => "client",
+        Role::Ca => "CA",
+    }
+}
+
+/// Runs `cmd` with `sh -c`, with `OTELPKI_RENEWED` (the names, space-separated) and
+/// `OTELPKI_DIR`; with `json`, its output goes to stderr so stdout stays one JSON document.
+pub(crate) fn exec(cmd: &str, dir: &Path, names: &[&str], json: bool) -> Result<()> {
+    let mut command = std::process::Command::new("/bin/sh");
+    command
+        .arg("-c")
+        .arg(cmd)
+        .env("OTELPKI_RENEWED", names.join(" "))
+        .env("OTELPKI_DIR", dir);
+    if json {
+        let err = std::io::stderr().as_fd().try_clone_to_owned()?;
+        command.stdout(Stdio::from(err));
+    }
+    let status = command
+        .status()
+        .with_context(|| format!("cannot run --exec `{cmd}`"))?;
+    if !status.success() {
+        bail!(
+            "--exec `{cmd}` failed ({status}); the new certificates are in place: restart what \
+             reads them ({}) by hand",
+            names.join(", ")
+        );
+    }
+    Ok(())
+}
