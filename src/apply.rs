@@ -12,7 +12,6 @@ use rustls::pki_types::{CertificateDer, UnixTime};
 use serde::{Deserialize, Deserializer, Serialize, de::Error as _};
 use time::{Duration, OffsetDateTime};
 use toml::Spanned;
-use x509_parser::extensions::GeneralName;
 
 use crate::cli::ApplyArgs;
 use crate::encrypt::{self, PassphraseSource};
@@ -680,7 +679,7 @@ fn leaf_mismatch(
         Err(other) => return Ok(Some(format!("does not verify against ca.crt ({other})"))),
     }
     let x = read::parse_cert(&der)?;
-    let have: Vec<String> = sans_of(&x).iter().map(San::to_string).collect();
+    let have: Vec<String> = pki::sans_of(&x).iter().map(San::to_string).collect();
     let wanted: Vec<String> = want.sans.iter().map(San::to_string).collect();
     let added: Vec<&str> = wanted
         .iter()
@@ -732,24 +731,6 @@ fn leaf_mismatch(
         }
     }
     Ok((!reasons.is_empty()).then(|| reasons.join(", ")))
-}
-
-/// Every SAN of a certificate, as `San` values.
-pub(crate) fn sans_of(x: &x509_parser::certificate::X509Certificate<'_>) -> Vec<San> {
-    let Ok(Some(ext)) = x.subject_alternative_name() else {
-        return Vec::new();
-    };
-    ext.value
-        .general_names
-        .iter()
-        .filter_map(|gn| match gn {
-            GeneralName::DNSName(d) => Some(San::Dns(d.to_string())),
-            GeneralName::IPAddress(b) => pki::ip_from_bytes(b).map(San::Ip),
-            GeneralName::URI(u) => Some(San::Uri(u.to_string())),
-            GeneralName::RFC822Name(m) => Some(San::Email(m.to_string())),
-            _ => None,
-        })
-        .collect()
 }
 
 fn pair_paths(dir: &Path, stem: &str) -> (PathBuf, PathBuf) {

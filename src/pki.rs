@@ -12,6 +12,7 @@ use x509_parser::extensions::GeneralName;
 use crate::key::KeyType;
 use crate::profile::Role;
 use crate::read;
+use crate::san::San;
 use crate::text::printable;
 
 /// One certificate file of the directory, as read from the certificate itself.
@@ -182,4 +183,22 @@ fn stem(path: &Path) -> String {
 /// The entries of one role.
 pub fn of_role(entries: &[Entry], role: Role) -> impl Iterator<Item = &Entry> {
     entries.iter().filter(move |e| e.role == Some(role))
+}
+
+/// Every SAN of a certificate, as `San` values.
+pub fn sans_of(x: &x509_parser::certificate::X509Certificate<'_>) -> Vec<San> {
+    let Ok(Some(ext)) = x.subject_alternative_name() else {
+        return Vec::new();
+    };
+    ext.value
+        .general_names
+        .iter()
+        .filter_map(|gn| match gn {
+            GeneralName::DNSName(d) => Some(San::Dns(d.to_string())),
+            GeneralName::IPAddress(b) => ip_from_bytes(b).map(San::Ip),
+            GeneralName::URI(u) => Some(San::Uri(u.to_string())),
+            GeneralName::RFC822Name(m) => Some(San::Email(m.to_string())),
+            _ => None,
+        })
+        .collect()
 }

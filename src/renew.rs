@@ -84,7 +84,7 @@ pub(crate) fn reissue(
     })?;
     let der = read::certificate(&entry.cert_path)?;
     let x = read::parse_cert(&der)?;
-    let sans = crate::apply::sans_of(&x)
+    let sans = crate::pki::sans_of(&x)
         .iter()
         .map(San::to_rcgen)
         .collect::<Result<Vec<_>>>()?;
@@ -144,7 +144,7 @@ fn csr_fix(dir: &Path, entry: &Entry) -> String {
 fn due_reason(
     entry: &Entry,
     signer: &rustls::pki_types::CertificateDer<'_>,
-    within: &crate::check::Window,
+    within: &crate::model::Window,
     now: OffsetDateTime,
 ) -> Result<Option<String>> {
     let der = read::certificate(&entry.cert_path)?;
