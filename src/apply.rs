@@ -856,7 +856,7 @@ pub fn run(dir: &Path, args: &ApplyArgs) -> Result<()> {
     Ok(())
 }
 
-/// `apply --json` (README, "`otelpki apply`"): what was done to each pair, in spec order
+/// `apply --json` (docs/apply.md): what was done to each pair, in spec order
 /// (the CA first), and the totals.
 #[derive(Serialize)]
 struct Report {

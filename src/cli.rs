@@ -166,7 +166,7 @@ pub struct InspectArgs {
     #[arg(required = true, value_name = "FILE")]
     pub files: Vec<PathBuf>,
 
-    /// Print JSON (the shape is documented in the README)
+    /// Print JSON (the shape is documented in docs/checking.md)
     #[arg(long)]
     pub json: bool,
 }
@@ -193,7 +193,7 @@ pub struct VerifyArgs {
     #[arg(long, value_name = "FILE")]
     pub key: Option<PathBuf>,
 
-    /// Print JSON (the shape is documented in the README)
+    /// Print JSON (the shape is documented in docs/checking.md)
     #[arg(long)]
     pub json: bool,
 }
@@ -212,7 +212,7 @@ pub struct CheckArgs {
     #[arg(long, value_name = "DURATION", default_value = "30d", value_parser = model::parse_window)]
     pub expires_within: Window,
 
-    /// Print JSON (the shape is documented in the README)
+    /// Print JSON (the shape is documented in docs/checking.md)
     #[arg(long)]
     pub json: bool,
 }
@@ -248,7 +248,7 @@ pub struct ProbeArgs {
     #[arg(long, value_name = "SECS", default_value_t = 5, value_parser = clap::value_parser!(u64).range(1..=120))]
     pub timeout: u64,
 
-    /// Print JSON (the shape is documented in the README)
+    /// Print JSON (the shape is documented in docs/checking.md)
     #[arg(long)]
     pub json: bool,
 }
@@ -291,7 +291,7 @@ pub struct ApplyArgs {
     #[arg(long)]
     pub dry_run: bool,
 
-    /// Print what was done to each pair as JSON (shape in the README)
+    /// Print what was done to each pair as JSON (shape in docs/apply.md)
     #[arg(long)]
     pub json: bool,
 

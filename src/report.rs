@@ -1,5 +1,5 @@
 //! Findings: what `verify`, `check` and `probe` found wrong, each with the command that fixes
-//! it, printed as text or as JSON (the shape is documented in the README, section Checking).
+//! it, printed as text or as JSON (the shape is documented in docs/checking.md).
 //! Whether there was any finding decides the exit code (DESIGN §2: 1).
 
 use std::io::Write;
@@ -9,8 +9,8 @@ use anyhow::Result;
 use serde::Serialize;
 
 /// The kind of a finding: a stable kebab-case name in the JSON (`code`) and in the text
-/// (`problem [code]`), listed with its meaning in the README's table of finding codes (a test
-/// holds the table to this list).
+/// (`problem [code]`), listed with its meaning in the table of finding codes of
+/// docs/checking.md (a test holds the table to this list).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Code {
@@ -187,7 +187,7 @@ impl std::fmt::Display for Code {
 /// One problem, in plain words, and how to fix it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Finding {
-    /// The kind of problem, e.g. `name-mismatch` (README lists them).
+    /// The kind of problem, e.g. `name-mismatch` (docs/checking.md lists them).
     pub code: Code,
     /// The file or endpoint the finding is about.
     pub about: String,

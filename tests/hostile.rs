@@ -352,7 +352,7 @@ fn bash_env(script: &str, file_text: &str) -> BTreeMap<String, String> {
         .collect()
 }
 
-/// The env file: sourced by bash the README's way, it sets exactly the five variables and
+/// The env file: sourced by bash as docs/config.md says, it sets exactly the five variables and
 /// runs nothing; read by docker's `--env-file` rule (a comment, a blank line, or one
 /// `NAME=VALUE` taken literally), it gives the same values.
 fn judge_env(out: &str, x: &Expect) {

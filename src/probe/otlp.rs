@@ -70,7 +70,7 @@ impl Request {
     }
 }
 
-/// The exchange as it happened (README: `probe --json`, `exchange`).
+/// The exchange as it happened (docs/checking.md: `probe --json`, `exchange`).
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
 pub struct Exchange {
     /// As in OTEL_EXPORTER_OTLP_PROTOCOL: `grpc` or `http/protobuf`.
