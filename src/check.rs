@@ -92,7 +92,8 @@ pub fn run(dir: &Path, args: &CheckArgs) -> Result<Outcome> {
     };
 
     for entry in &entries {
-        let chain = read::certificates(&entry.cert_path)?;
+        // read once by the scan; parsed once here for the description and the fixes
+        let chain = &entry.chain;
         let x = read::parse_cert(&chain[0])?;
         let info = CertInfo::of(&x, &chain[0], now)?;
         text.push_str(&line(entry, &info));
@@ -119,10 +120,10 @@ pub fn run(dir: &Path, args: &CheckArgs) -> Result<Outcome> {
             }
             continue;
         }
-        let (reissue, role) = reissue_of(entry)?;
+        let (reissue, role) = reissue_from(entry, &x);
         let leaf = Leaf {
             about: entry.cert_path.display().to_string(),
-            chain: &chain,
+            chain,
             role,
             reissue,
         };
@@ -500,14 +501,21 @@ fn line(entry: &Entry, info: &CertInfo) -> String {
 
 /// How to issue `entry` again, and as what.
 fn reissue_of(entry: &Entry) -> Result<(Reissue, Role)> {
-    let der = read::certificate(&entry.cert_path)?;
-    let x = read::parse_cert(&der)?;
+    let x = read::parse_cert(&entry.chain[0])?;
+    Ok(reissue_from(entry, &x))
+}
+
+/// `reissue_of` for a certificate already parsed.
+fn reissue_from(
+    entry: &Entry,
+    x: &x509_parser::certificate::X509Certificate<'_>,
+) -> (Reissue, Role) {
     let role = match entry.role {
         Some(r) => r,
         None if entry.dns_names.is_empty() && entry.ip_addresses.is_empty() => Role::Client,
         None => Role::Server,
     };
-    Ok((Reissue::of(&entry.cert_path, &x), role))
+    (Reissue::of(&entry.cert_path, x), role)
 }
 
 /// The pair: the key exists, can be read, and belongs to the certificate.

@@ -35,12 +35,17 @@ pub struct Entry {
     pub not_before: OffsetDateTime,
     #[serde(with = "time::serde::rfc3339")]
     pub not_after: OffsetDateTime,
+    /// The file's certificates as read (the first is this one): commands that judge the
+    /// certificate take it from here rather than reading the file again.
+    #[serde(skip)]
+    pub chain: Vec<rustls::pki_types::CertificateDer<'static>>,
 }
 
 impl Entry {
     pub fn from_file(cert_path: &Path) -> Result<Entry> {
-        let der = read::certificate(cert_path)?;
-        let x = read::parse_cert(&der)
+        let chain = read::certificates(cert_path)?;
+        let der = &chain[0];
+        let x = read::parse_cert(der)
             .with_context(|| format!("`{}` is not a usable certificate", cert_path.display()))?;
         let name = stem(cert_path);
         let key_path = cert_path.with_extension("key");
@@ -90,6 +95,7 @@ impl Entry {
             key_type: KeyType::of_spki(x.public_key()),
             not_before: OffsetDateTime::from_unix_timestamp(x.validity().not_before.timestamp())?,
             not_after: OffsetDateTime::from_unix_timestamp(x.validity().not_after.timestamp())?,
+            chain: chain.clone(),
         })
     }
 }
