@@ -470,7 +470,7 @@ fn decide_ca(
             encrypted = ca_key.encrypted;
             let key = Key::from_der(&key_file, &ca_key.der)?;
             let x = read::parse_cert(&der)?;
-            if key.der_bytes() != x.public_key().subject_public_key.data.as_ref() {
+            if !crate::key::belongs_to(key.der_bytes(), &x) {
                 bail!(
                     "the key `{}` does not belong to `{}`; restore the matching pair",
                     key_file.display(),
@@ -723,7 +723,7 @@ fn leaf_mismatch(
     }
     if reasons.is_empty() {
         let key = read::key_pair(&e.key_path)?;
-        if key.public_key_raw() != x.public_key().subject_public_key.data.as_ref() {
+        if !crate::key::belongs_to(key.public_key_raw(), &x) {
             reasons.push(format!(
                 "{} does not belong to the certificate",
                 e.key_path.display()

@@ -79,7 +79,7 @@ pub fn load_ca(
         );
     }
     let key_pair = read::key_pair_from(key, &encrypt::read_ca_key(key, pass)?.der)?;
-    if key_pair.public_key_raw() != x509.public_key().subject_public_key.data.as_ref() {
+    if !crate::key::belongs_to(key_pair.public_key_raw(), &x509) {
         bail!(
             "the key `{}` does not belong to the CA certificate `{}`; pass the matching pair \
              (--ca-cert and --ca-key)",

@@ -533,7 +533,7 @@ pub fn signed_by(leaf: &CertificateDer<'_>, ca: &CertificateDer<'_>) -> bool {
 
 /// Whether `key` is the private key of the certificate `x`.
 pub fn key_matches(key: &KeyPair, x: &X509Certificate<'_>) -> bool {
-    key.public_key_raw() == x.public_key().subject_public_key.data.as_ref()
+    crate::key::belongs_to(key.public_key_raw(), x)
 }
 
 /// A finding if the key at `key_path` does not belong to the leaf.
