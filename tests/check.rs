@@ -1305,6 +1305,17 @@ fn probe_explains_server_certificate_failures() {
         fix(f).contains("issue server --san otel-collector.observability.svc,localhost --force"),
         "{f:#}"
     );
+    // the suggested command names the PKI directory probe was given, and run, it makes a
+    // certificate the same probe accepts (issue 15)
+    assert!(
+        fix(f).contains(&format!("\notelpki --dir {} issue server", dir.display())),
+        "{f:#}"
+    );
+    run_fix(f);
+    let fixed = Server::tls(server_config(&dir, "server", TLS13, Auth::Off));
+    let (code, doc) = probe(&dir, &fixed.url("localhost"), &[]);
+    assert_eq!(code, 0, "after the fix: {doc:#}");
+    drop(fixed);
 
     let doc = run("expired");
     assert!(
