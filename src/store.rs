@@ -796,4 +796,19 @@ mod tests {
         }
         assert!(plain_name("ca.crt"));
     }
+
+    #[test]
+    fn a_lock_file_that_is_a_symlink_is_never_followed() {
+        let tmp = tempfile::tempdir().unwrap();
+        let (real, other) = (tmp.path().join("real"), tmp.path().join("other"));
+        let held = lock(&real).unwrap();
+        assert!(writer_active(&real));
+        ensure_dir(&other).unwrap();
+        std::os::unix::fs::symlink(real.join(LOCK_FILE), other.join(LOCK_FILE)).unwrap();
+        // the link leads to a held lock, but it is not `other`'s lock: not followed
+        assert!(!writer_active(&other));
+        let err = lock(&other).unwrap_err().to_string();
+        assert!(err.contains("cannot open the lock file"), "{err}");
+        drop(held);
+    }
 }
