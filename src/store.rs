@@ -807,8 +807,8 @@ mod tests {
         std::os::unix::fs::symlink(real.join(LOCK_FILE), other.join(LOCK_FILE)).unwrap();
         // the link leads to a held lock, but it is not `other`'s lock: not followed
         assert!(!writer_active(&other));
+        drop(held); // (followed, the link would make the next lock wait for this one)
         let err = lock(&other).unwrap_err().to_string();
         assert!(err.contains("cannot open the lock file"), "{err}");
-        drop(held);
     }
 }
