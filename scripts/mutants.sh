@@ -12,9 +12,8 @@
 # Results: target/mutants/<file>/mutants.out/ (missed.txt, caught.txt, unviable.txt, timeout.txt)
 # and a summary table on stdout. Exit 0 when no file has a missed or timed-out mutant.
 #
-# Environment: MUTANTS_JOBS (default 1: one build at a time; in place allows no more),
-# MUTANTS_OUT (default target/mutants), OTELPKI_TOOLS (where the tools are installed, default
-# target/tools).
+# Environment: MUTANTS_OUT (default target/mutants), OTELPKI_TOOLS (where the tools are
+# installed, default target/tools). In place, cargo-mutants builds one mutant at a time.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -23,7 +22,6 @@ MUTANTS_VERSION=27.1.0
 NEXTEST_VERSION=0.9.151
 tools=${OTELPKI_TOOLS:-$PWD/target/tools}
 out_root=${MUTANTS_OUT:-$PWD/target/mutants}
-jobs=${MUTANTS_JOBS:-1}
 install() { # install CRATE VERSION
   if ! "$tools/bin/$1" "${1#cargo-}" --version 2>/dev/null | grep -qF "$2"; then
     echo "mutants: installing $1 $2 into $tools" >&2
@@ -69,7 +67,7 @@ for file in "${files[@]}"; do
   started=$(date +%s)
   echo "mutants: $file, judged by the unit tests and: $mods" >&2
   set +e
-  cargo mutants --in-place --test-tool nextest --jobs "$jobs" --file "$file" --output "$out" \
+  cargo mutants --in-place --test-tool nextest --file "$file" --output "$out" \
     --cargo-test-arg=--lib --cargo-test-arg=--test=integration \
     --cargo-test-arg=-E --cargo-test-arg="$filter"
   rc=$?
@@ -78,8 +76,13 @@ for file in "${files[@]}"; do
   count() { [ -f "$out/mutants.out/$1.txt" ] && grep -c . "$out/mutants.out/$1.txt" || echo 0; }
   line="$file: caught $(count caught), missed $(count missed), unviable $(count unviable), timeout $(count timeout) (${took}s)"
   summary+=("$line")
-  # cargo-mutants exits 2 for missed mutants, 3 for timeouts, 4 when the tests fail unmutated
-  [ "$rc" = 0 ] || status=1
+  # cargo-mutants exits 2 for missed mutants, 3 for timeouts; anything else (a usage error, 4:
+  # the tests fail on the unmutated tree) stops the run
+  case "$rc" in
+    0) ;;
+    2 | 3) status=1 ;;
+    *) echo "mutants: cargo-mutants failed on $file (exit $rc)" >&2; exit "$rc" ;;
+  esac
 done
 printf '%s\n' "${summary[@]}"
 exit "$status"
