@@ -225,4 +225,43 @@ mod tests {
         let back = KeyPair::try_from(der.as_slice()).unwrap();
         assert_eq!(back.public_key_raw(), key.public_key_raw());
     }
+
+    #[test]
+    fn ed25519_seed_takes_only_an_ed25519_pkcs8_key() {
+        let seed = [7u8; 32];
+        let mut v1 = ED25519_PKCS8_V1_PREFIX.to_vec();
+        v1.extend_from_slice(&seed);
+        assert_eq!(ed25519_seed(&v1), Some(&seed));
+        // aws-lc's v2 form (version 1, the public key appended) gives the same seed
+        let key = KeyType::Ed25519.generate().unwrap();
+        let v2 = key.serialized_der();
+        assert_eq!(v2[4], 0x01, "aws-lc writes v2");
+        let from_v2 = ed25519_seed(v2).unwrap();
+        assert_eq!(ed25519_pkcs8_pem(from_v2), pkcs8_pem(&key));
+        // any other byte of the prefix, or too few bytes, is not an Ed25519 key
+        for (at, byte) in [
+            (0, 0x31),
+            (2, 0x03),
+            (3, 0x02),
+            (5, 0x31),
+            (10, 0x71),
+            (15, 0x21),
+        ] {
+            let mut bad = v1.clone();
+            bad[at] = byte;
+            assert_eq!(ed25519_seed(&bad), None, "byte {at} = {byte:#x}");
+        }
+        assert_eq!(ed25519_seed(&v1[..47]), None);
+        assert_eq!(ed25519_seed(&v1[..10]), None);
+    }
+
+    #[test]
+    fn other_keys_are_written_as_they_are() {
+        let key = KeyType::EcdsaP256.generate().unwrap();
+        assert_eq!(pkcs8_pem(&key), key.serialize_pem());
+        assert_eq!(PrivateKey::pkcs8_pem(&key), key.serialize_pem());
+        let ed = KeyType::Ed25519.generate().unwrap();
+        assert_eq!(PrivateKey::pkcs8_pem(&ed), pkcs8_pem(&ed));
+        assert!(pkcs8_pem(&ed).starts_with("-----BEGIN PRIVATE KEY-----\n"));
+    }
 }

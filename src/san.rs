@@ -56,8 +56,10 @@ pub fn parse(value: &str) -> Result<San, String> {
         return parse_email(email).map(San::Email);
     }
     if let Some(ip) = strip_prefix_ci(v, "ip:") {
-        return ip
-            .trim_matches(|c| c == '[' || c == ']')
+        // brackets only as a pair, as in a URL: `ip:[::1]`
+        let bare = ip.strip_prefix('[').and_then(|s| s.strip_suffix(']'));
+        return bare
+            .unwrap_or(ip)
             .parse::<IpAddr>()
             .map(San::Ip)
             .map_err(|_| format!("`{ip}` is not an IPv4 or IPv6 address"));
@@ -278,6 +280,238 @@ mod tests {
                 err.contains(shown) || bad.trim().is_empty(),
                 "{bad:?} -> {err}"
             );
+        }
+    }
+
+    #[test]
+    fn prefixes_choose_the_kind_case_insensitively() {
+        let v6: IpAddr = "::1".parse().unwrap();
+        assert_eq!(parse("ip:[::1]"), Ok(San::Ip(v6)));
+        assert_eq!(parse("IP:::1"), Ok(San::Ip(v6)));
+        assert_eq!(
+            parse("ip:10.0.0.5"),
+            Ok(San::Ip("10.0.0.5".parse().unwrap()))
+        );
+        assert_eq!(
+            parse("  ip:10.0.0.5  "),
+            Ok(San::Ip("10.0.0.5".parse().unwrap()))
+        );
+        assert_eq!(parse("DNS:localhost"), Ok(San::Dns("localhost".into())));
+        assert_eq!(parse("dns:a.example"), Ok(San::Dns("a.example".into())));
+        assert_eq!(
+            parse("URI:spiffe://x/y"),
+            Ok(San::Uri("spiffe://x/y".into()))
+        );
+        assert_eq!(
+            parse("Email:a@b.example"),
+            Ok(San::Email("a@b.example".into()))
+        );
+        // a prefix alone, or a value shorter than a prefix, is not mistaken for one
+        assert_eq!(parse("ip"), Ok(San::Dns("ip".into())));
+        assert_eq!(parse("dn"), Ok(San::Dns("dn".into())));
+        // ip: takes addresses only, naming the value
+        for bad in [
+            "ip:",
+            "ip:example.com",
+            "ip:[10.0.0.1",
+            "ip:10.0.0.1]",
+            "ip:1.2.3",
+        ] {
+            let err = parse(bad).expect_err(bad);
+            assert!(
+                err.contains("is not an IPv4 or IPv6 address"),
+                "{bad}: {err}"
+            );
+            assert!(err.contains(&format!("`{}`", &bad[3..])), "{bad}: {err}");
+        }
+        // brackets belong to addresses, not to names
+        assert!(parse("ip:[a.example]").is_err());
+        assert!(parse("[a.example]").is_err());
+        // dns: refuses an address, bracketed or not, and says to write ip:
+        for bad in ["dns:10.0.0.1", "dns:[::1]", "dns:::1"] {
+            let err = parse(bad).expect_err(bad);
+            assert!(
+                err.contains("is an IP address, and dns: takes a DNS name"),
+                "{bad}: {err}"
+            );
+            assert!(
+                err.contains(&format!("write ip:{}", &bad[4..])),
+                "{bad}: {err}"
+            );
+        }
+        // dns: still checks the name
+        assert!(parse("dns:exa mple.com").is_err());
+        assert!(parse("dns:").expect_err("dns:").contains("empty DNS name"));
+        // a colon that is neither an address nor a prefix
+        let err = parse("otel:4317").expect_err("host:port");
+        assert!(err.contains("write uri:otel:4317"), "{err}");
+    }
+
+    /// A name of `len` characters made of 63-character labels (and a shorter last one).
+    fn name_of(len: usize) -> String {
+        let mut name = String::new();
+        while name.len() < len {
+            if !name.is_empty() {
+                name.push('.');
+            }
+            let room = (len - name.len()).min(63);
+            name.push_str(&"a".repeat(room));
+        }
+        assert_eq!(name.len(), len);
+        name
+    }
+
+    #[test]
+    fn length_limits_are_exact() {
+        // 253 characters is the longest name; 254 is refused with its length
+        let max = name_of(253);
+        assert_eq!(parse(&max), Ok(San::Dns(max.clone())));
+        let over = name_of(254);
+        let err = parse(&over).expect_err("254");
+        assert!(
+            err.contains("is 254 characters long; a DNS name has at most 253"),
+            "{err}"
+        );
+        // labels: 63 is the longest; 64 is refused naming the label and its length
+        let label63 = format!("{}.example.com", "b".repeat(63));
+        assert_eq!(parse(&label63), Ok(San::Dns(label63.clone())));
+        let label64 = format!("{}.example.com", "b".repeat(64));
+        let err = parse(&label64).expect_err("64");
+        assert!(
+            err.contains("is 64 characters long; a DNS label has at most 63"),
+            "{err}"
+        );
+        // the limits hold for the domain of an email address too
+        let email = format!("ops@{}", "c".repeat(64));
+        assert!(parse(&format!("email:{email}")).is_err());
+    }
+
+    #[test]
+    fn dns_names_edges() {
+        // a wildcard needs two labels after it: *.a.b yes, *.b no
+        assert_eq!(parse("*.a.example"), Ok(San::Dns("*.a.example".into())));
+        assert!(
+            parse("*.example")
+                .unwrap_err()
+                .contains("at least two labels")
+        );
+        assert!(
+            parse("a.*.example")
+                .unwrap_err()
+                .contains("whole leftmost label")
+        );
+        assert!(
+            parse("a*.b.example")
+                .unwrap_err()
+                .contains("whole leftmost label")
+        );
+        // hyphens inside a label are fine, at either end not
+        assert_eq!(parse("a-b.example"), Ok(San::Dns("a-b.example".into())));
+        assert!(
+            parse("a-.example")
+                .unwrap_err()
+                .contains("starts or ends with '-'")
+        );
+        assert!(
+            parse("-a.example")
+                .unwrap_err()
+                .contains("starts or ends with '-'")
+        );
+        // an all-digit last label looks like a broken address; digits elsewhere are fine
+        assert!(
+            parse("1.2.3")
+                .unwrap_err()
+                .contains("looks like an IP address")
+        );
+        assert_eq!(parse("1a.example"), Ok(San::Dns("1a.example".into())));
+        assert_eq!(parse("a.b2"), Ok(San::Dns("a.b2".into())));
+        // trailing dots
+        assert!(
+            parse("a.example.")
+                .unwrap_err()
+                .contains("write it without the trailing dot (a.example)")
+        );
+        assert!(parse("a..example.").unwrap_err().contains("empty label"));
+        assert!(
+            parse("a.example..")
+                .unwrap_err()
+                .contains("without the trailing dot (a.example)")
+        );
+        assert!(parse(".").unwrap_err().contains("empty label"));
+        assert!(parse(".a.example").unwrap_err().contains("empty label"));
+        assert!(parse("a_b.example").unwrap_err().contains("'_'"));
+    }
+
+    #[test]
+    fn email_local_parts_and_domains() {
+        assert_eq!(
+            parse("email:first.last+otel@example.com"),
+            Ok(San::Email("first.last+otel@example.com".into()))
+        );
+        for bad in [
+            "email:@example.com",
+            "email:a b@example.com",
+            "email:a@b@example.com",
+            "email:\u{e9}@example.com",
+        ] {
+            let err = parse(bad).expect_err(bad);
+            assert!(err.contains("has an invalid local part"), "{bad}: {err}");
+        }
+        assert!(parse("email:ops").unwrap_err().contains("has no '@'"));
+        let err = parse("email:ops@exa mple.com").unwrap_err();
+        assert!(err.starts_with("`email:ops@exa mple.com`: "), "{err}");
+        assert!(parse("email:ops@").is_err());
+    }
+
+    #[test]
+    fn uris_edges() {
+        assert_eq!(parse("uri:a+b-c.d:x"), Ok(San::Uri("a+b-c.d:x".into())));
+        assert!(parse("uri::x").unwrap_err().contains("no valid scheme"));
+        assert!(parse("uri:a_b:x").unwrap_err().contains("no valid scheme"));
+        assert!(
+            parse("uri:spiffe:")
+                .unwrap_err()
+                .contains("empty after the scheme")
+        );
+        assert!(
+            parse("uri:spiffe://a b")
+                .unwrap_err()
+                .contains("percent-encode")
+        );
+        assert!(
+            parse("uri:spiffe://a\u{e9}")
+                .unwrap_err()
+                .contains("percent-encode")
+        );
+    }
+
+    #[test]
+    fn display_round_trips_through_parse() {
+        for v in [
+            "localhost",
+            "10.0.0.5",
+            "::1",
+            "uri:spiffe://example.org/app",
+            "email:ops@example.com",
+        ] {
+            let san = parse(v).unwrap();
+            assert_eq!(san.to_string(), v);
+            assert_eq!(parse(&san.to_string()), Ok(san.clone()));
+            // and rcgen takes each kind as that kind
+            let kind = match san.to_rcgen().unwrap() {
+                SanType::DnsName(n) => format!("dns {}", n.as_str()),
+                SanType::IpAddress(ip) => format!("ip {ip}"),
+                SanType::URI(u) => format!("uri {}", u.as_str()),
+                SanType::Rfc822Name(e) => format!("email {}", e.as_str()),
+                other => format!("{other:?}"),
+            };
+            let want = match &san {
+                San::Dns(n) => format!("dns {n}"),
+                San::Ip(ip) => format!("ip {ip}"),
+                San::Uri(u) => format!("uri {u}"),
+                San::Email(e) => format!("email {e}"),
+            };
+            assert_eq!(kind, want);
         }
     }
 }

@@ -574,3 +574,241 @@ fn sync_filesystem(dir: &Path) -> Result<()> {
         .and_then(|d| rustix::fs::syncfs(&d).map_err(io::Error::from))
         .with_context(|| format!("cannot sync the files written in `{}`", dir.display()))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::PermissionsExt;
+
+    fn read(path: &Path) -> String {
+        fs::read_to_string(path).unwrap()
+    }
+
+    #[test]
+    fn recovery_rolls_records_forward_and_clears_strays() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path();
+        // a record of three renames: one replace, one create whose target appeared meanwhile,
+        // one already renamed before the crash (its temporary file is gone)
+        fs::write(dir.join("a.crt"), "old a").unwrap();
+        fs::write(dir.join(".otelpki-a.tmp"), "new a").unwrap();
+        fs::write(dir.join("b.crt"), "someone else's b").unwrap();
+        fs::write(dir.join(".otelpki-b.tmp"), "new b").unwrap();
+        fs::write(dir.join("c.crt"), "new c").unwrap();
+        let record = ".otelpki-a.tmp\ta.crt\treplace\n\
+                      .otelpki-b.tmp\tb.crt\tcreate\n\
+                      .otelpki-c.tmp\tc.crt\tcreate\n";
+        fs::write(dir.join(".otelpki-r.commit"), record).unwrap();
+        // strays: a temporary file and a record being written, of no durable record
+        fs::write(dir.join(".otelpki-x.tmp"), "stray").unwrap();
+        fs::write(dir.join(".otelpki-y.record"), "half").unwrap();
+        // not ours: left alone
+        fs::write(dir.join(".otelpki-notes.txt"), "mine").unwrap();
+        fs::write(dir.join("otelpki-z.tmp"), "mine").unwrap();
+
+        let seen = leftovers(dir).unwrap();
+        assert_eq!(seen.commits, [dir.join(".otelpki-r.commit")]);
+        // the record's own temporary files are not strays
+        assert_eq!(
+            seen.temporaries,
+            [dir.join(".otelpki-x.tmp"), dir.join(".otelpki-y.record")]
+        );
+        assert!(!writer_active(dir), "no lock file, no writer");
+
+        let (lock, done) = lock_recovering(dir).unwrap();
+        assert_eq!(done.commits.len(), 1);
+        assert_eq!(done.temporaries.len(), 2);
+        assert!(writer_active(dir), "the lock is held");
+        assert_eq!(read(&dir.join("a.crt")), "new a");
+        assert_eq!(
+            read(&dir.join("b.crt")),
+            "someone else's b",
+            "create never replaces"
+        );
+        assert_eq!(read(&dir.join("c.crt")), "new c");
+        for gone in [
+            ".otelpki-a.tmp",
+            ".otelpki-b.tmp",
+            ".otelpki-r.commit",
+            ".otelpki-x.tmp",
+            ".otelpki-y.record",
+        ] {
+            assert!(!dir.join(gone).exists(), "{gone} is left");
+        }
+        assert_eq!(read(&dir.join(".otelpki-notes.txt")), "mine");
+        assert_eq!(read(&dir.join("otelpki-z.tmp")), "mine");
+        drop(lock);
+        assert!(!writer_active(dir), "the lock is released");
+        let again = recover(dir).unwrap();
+        assert!(again.commits.is_empty() && again.temporaries.is_empty());
+    }
+
+    #[test]
+    fn a_long_record_is_read_whole() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path();
+        let mut record = String::new();
+        for i in 0..200 {
+            fs::write(dir.join(format!(".otelpki-{i:04}.tmp")), format!("{i}")).unwrap();
+            record.push_str(&format!(".otelpki-{i:04}.tmp\tf{i:04}.pem\tcreate\n"));
+        }
+        assert!(record.len() > 4096);
+        fs::write(dir.join(".otelpki-big.commit"), &record).unwrap();
+        recover(dir).unwrap();
+        assert_eq!(read(&dir.join("f0199.pem")), "199");
+        assert!(!dir.join(".otelpki-big.commit").exists());
+    }
+
+    #[test]
+    fn a_record_that_is_not_ours_stops_recovery() {
+        for bad in [
+            "a\tb\n",
+            "a\tb\tcreate\textra\n",
+            "a\tb\tmove\n",
+            "\tb\tcreate\n",
+            "a\t\tcreate\n",
+            "a\t.\tcreate\n",
+            "..\tb\tcreate\n",
+            "a\tsub/b\tcreate\n",
+            "a\tb\u{1b}\tcreate\n",
+        ] {
+            let tmp = tempfile::tempdir().unwrap();
+            let dir = tmp.path();
+            fs::write(dir.join("a"), "x").unwrap();
+            let record = dir.join(".otelpki-r.commit");
+            fs::write(&record, format!(".otelpki-ok.tmp\tok\tcreate\n{bad}")).unwrap();
+            fs::write(dir.join(".otelpki-ok.tmp"), "ok").unwrap();
+            let err = recover(dir).unwrap_err().to_string();
+            assert!(
+                err.contains("is not a commit record otelpki wrote"),
+                "{bad:?}: {err}"
+            );
+            assert!(
+                record.exists() && !dir.join("ok").exists(),
+                "{bad:?}: nothing renamed"
+            );
+            assert!(dir.join(".otelpki-ok.tmp").exists(), "{bad:?}");
+            assert_eq!(leftovers(dir).unwrap().commits.len(), 1, "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn directories_are_made_private_and_a_file_is_refused() {
+        let tmp = tempfile::tempdir().unwrap();
+        let nested = tmp.path().join("a/b/certs");
+        ensure_dir(&nested).unwrap();
+        for d in [tmp.path().join("a"), tmp.path().join("a/b"), nested.clone()] {
+            assert_eq!(
+                fs::metadata(&d).unwrap().permissions().mode() & 0o777,
+                DIR_MODE
+            );
+        }
+        ensure_dir(&nested).unwrap();
+        let file = tmp.path().join("file");
+        fs::write(&file, "x").unwrap();
+        let err = ensure_dir(&file).unwrap_err().to_string();
+        assert!(err.contains("exists and is not a directory"), "{err}");
+        let err = ensure_dir(&file.join("sub")).unwrap_err().to_string();
+        assert!(err.contains("cannot use the directory"), "{err}");
+        let err = recover_command(&file).unwrap_err().to_string();
+        assert!(
+            err.contains("is not a directory; nothing to recover"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn a_batch_is_one_directory_and_never_clobbers() {
+        let tmp = tempfile::tempdir().unwrap();
+        let (a, b) = (tmp.path().join("a"), tmp.path().join("b"));
+        ensure_dir(&a).unwrap();
+        ensure_dir(&b).unwrap();
+        let two_dirs = [
+            Output::public(a.join("x.crt"), "x"),
+            Output::key(b.join("x.key"), "k"),
+        ];
+        let err = publish(&two_dirs, false).unwrap_err().to_string();
+        assert!(err.contains("are not in one directory"), "{err}");
+        assert!(
+            fs::read_dir(&a).unwrap().next().is_none(),
+            "nothing written"
+        );
+
+        let pair = [
+            Output::public(a.join("x.crt"), "x1"),
+            Output::key(a.join("x.key"), "k1"),
+        ];
+        publish(&pair, false).unwrap();
+        assert_eq!(
+            fs::metadata(a.join("x.key")).unwrap().permissions().mode() & 0o777,
+            KEY_MODE
+        );
+        assert_eq!(
+            fs::metadata(a.join("x.crt")).unwrap().permissions().mode() & 0o777,
+            PUBLIC_MODE
+        );
+        let again = [
+            Output::public(a.join("y.crt"), "y"),
+            Output::key(a.join("x.key"), "k2"),
+        ];
+        let err = publish(&again, false).unwrap_err();
+        let exists = err.downcast_ref::<AlreadyExists>().expect("AlreadyExists");
+        assert_eq!(exists.0, a.join("x.key"));
+        assert_eq!(
+            err.to_string(),
+            format!("`{}` already exists", a.join("x.key").display())
+        );
+        assert!(!a.join("y.crt").exists(), "the batch is all or nothing");
+        assert_eq!(read(&a.join("x.key")), "k1");
+        let mut names: Vec<String> = fs::read_dir(&a)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        assert_eq!(names, ["x.crt", "x.key"], "no temporary file is left");
+        publish(&[], false).unwrap();
+        // one file, refused then forced
+        let one = [Output::public(a.join("x.crt"), "x2")];
+        assert!(refuse_existing(&one, false).is_err());
+        refuse_existing(&one, true).unwrap();
+        let err = publish(&one, false).unwrap_err();
+        assert!(err.downcast_ref::<AlreadyExists>().is_some(), "{err}");
+        publish(&one, true).unwrap();
+        assert_eq!(read(&a.join("x.crt")), "x2");
+        publish(&again, true).unwrap();
+        assert_eq!(read(&a.join("x.key")), "k2");
+        assert_eq!(read(&a.join("y.crt")), "y");
+    }
+
+    #[test]
+    fn parents_and_names() {
+        assert_eq!(parent(Path::new("secrets.yaml")), Path::new("."));
+        assert_eq!(parent(Path::new("/")), Path::new("."));
+        assert_eq!(parent(Path::new("d/x")), Path::new("d"));
+        assert_eq!(
+            commit_path(Path::new("d/.otelpki-ab.record")),
+            Path::new("d/.otelpki-ab.commit")
+        );
+        assert_eq!(file_name(Path::new("d/x.crt")).unwrap(), "x.crt");
+        assert!(file_name(Path::new("d/..")).is_err());
+        for bad in ["", ".", "..", "a/b", "a\nb"] {
+            assert!(!plain_name(bad), "{bad:?}");
+        }
+        assert!(plain_name("ca.crt"));
+    }
+
+    #[test]
+    fn a_lock_file_that_is_a_symlink_is_never_followed() {
+        let tmp = tempfile::tempdir().unwrap();
+        let (real, other) = (tmp.path().join("real"), tmp.path().join("other"));
+        let held = lock(&real).unwrap();
+        assert!(writer_active(&real));
+        ensure_dir(&other).unwrap();
+        std::os::unix::fs::symlink(real.join(LOCK_FILE), other.join(LOCK_FILE)).unwrap();
+        // the link leads to a held lock, but it is not `other`'s lock: not followed
+        assert!(!writer_active(&other));
+        drop(held); // (followed, the link would make the next lock wait for this one)
+        let err = lock(&other).unwrap_err().to_string();
+        assert!(err.contains("cannot open the lock file"), "{err}");
+    }
+}

@@ -1305,6 +1305,17 @@ fn probe_explains_server_certificate_failures() {
         fix(f).contains("issue server --san otel-collector.observability.svc,localhost --force"),
         "{f:#}"
     );
+    // the suggested command names the PKI directory probe was given, and run, it makes a
+    // certificate the same probe accepts (issue 15)
+    assert!(
+        fix(f).contains(&format!("\notelpki --dir {} issue server", dir.display())),
+        "{f:#}"
+    );
+    run_fix(f);
+    let fixed = Server::tls(server_config(&dir, "server", TLS13, Auth::Off));
+    let (code, doc) = probe(&dir, &fixed.url("localhost"), &[]);
+    assert_eq!(code, 0, "after the fix: {doc:#}");
+    drop(fixed);
 
     let doc = run("expired");
     assert!(
@@ -1900,5 +1911,136 @@ fn the_finding_code_table_is_the_enum() {
             serde_json::to_value(code).unwrap(),
             serde_json::Value::from(code.as_str())
         );
+    }
+}
+
+/// `verify` given a CA as CERT judges it as a CA: an expired CA other than the trusted one is
+/// reported about its own file, with a renewal that says where (otelpki makes only DIR/ca.crt);
+/// the trusted CA given as CERT is reported once, not twice; the text names the CA it checked
+/// against (issue 15).
+#[test]
+fn verify_judges_a_ca_given_as_cert() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("certs");
+    otelpki(&dir).arg("init").assert().success();
+    let other = tmp.path().join("other");
+    let (signed, _) = issue::make_ca(
+        &spec("Old Foreign CA", &[], now() - days(800), now() - days(5)),
+        KeyType::EcdsaP256.generate().unwrap(),
+    )
+    .unwrap();
+    write_pair(&other, "old-ca", &signed);
+    let old = other.join("old-ca.crt");
+    let (code, doc, _) = json(&dir, &["verify", s(&old)]);
+    assert_eq!(code, 1, "{doc:#}");
+    assert_eq!(codes(&doc), ["ca-expired"], "{doc:#}");
+    let f = finding(&doc, "ca-expired");
+    assert_eq!(f["about"], s(&old), "{f:#}");
+    assert!(
+        problem(f).contains("the CA \"CN=Old Foreign CA\"")
+            || problem(f).contains("Old Foreign CA"),
+        "{f:#}"
+    );
+    assert!(
+        fix(f).contains(&format!("renew `{}` where it was made", old.display())),
+        "{f:#}"
+    );
+    assert_eq!(doc["ca"], s(&dir.join("ca.crt")), "{doc:#}");
+    // openssl agrees the foreign CA is expired
+    let (ok, why) = openssl_in(&other, &["verify", "-CAfile", "old-ca.crt", "old-ca.crt"]);
+    assert!(!ok && why.contains("expired"), "openssl: {why}");
+
+    // a valid foreign CA is a CA: nothing to report about it, and the text says what was checked
+    let (signed, _) = issue::make_ca(
+        &spec("Fresh Foreign CA", &[], now() - days(1), now() + days(100)),
+        KeyType::EcdsaP256.generate().unwrap(),
+    )
+    .unwrap();
+    write_pair(&other, "fresh-ca", &signed);
+    let (code, out, _) = text(&dir, &["verify", s(&other.join("fresh-ca.crt"))]);
+    assert_eq!(code, 0, "{out}");
+    assert!(
+        out.contains(&format!("chain to `{}`", dir.join("ca.crt").display())),
+        "{out}"
+    );
+
+    // the trusted CA itself, expired, as CERT: one finding (the anchors' own), about ca.crt
+    let (signed, _) = issue::make_ca(
+        &spec("Old Own CA", &[], now() - days(800), now() - days(2)),
+        KeyType::EcdsaP256.generate().unwrap(),
+    )
+    .unwrap();
+    write_pair(&dir, "ca", &signed);
+    let (code, doc, _) = json(&dir, &["verify", s(&dir.join("ca.crt"))]);
+    assert_eq!(code, 1);
+    assert_eq!(codes(&doc), ["ca-expired"], "{doc:#}");
+    let f = finding(&doc, "ca-expired");
+    assert!(fix(f).contains("init-ca --force"), "{f:#}");
+}
+
+/// A certificate whose extKeyUsage states no single purpose (none, or both) is re-issued in
+/// the role its names suggest: a server when it has SANs, a client when it has none (issue 15).
+#[test]
+fn verify_fix_role_without_a_usable_eku() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("certs");
+    otelpki(&dir).arg("init").assert().success();
+    let issuer = load_ca(&dir);
+    let expired = |cn: &str, sans: &[&str]| spec(cn, sans, now() - days(400), now() - days(3));
+    let cases: [(&str, &[&str], Role, &str); 3] = [
+        (
+            "gw-noeku",
+            &["gw.example"],
+            Role::Server,
+            "issue server --san gw.example --name gw-noeku --force",
+        ),
+        (
+            "app-noeku",
+            &[],
+            Role::Client,
+            "issue client --cn app-noeku --name app-noeku --force",
+        ),
+        (
+            "gw-both",
+            &["gw.example"],
+            Role::Client,
+            "issue server --san gw.example --name gw-both --force",
+        ),
+    ];
+    for (stem, sans, role, want) in cases {
+        leaf_with(&dir, stem, role, &issuer, &expired(stem, sans), |p| {
+            p.extended_key_usages = if stem.ends_with("both") {
+                vec![
+                    rcgen::ExtendedKeyUsagePurpose::ServerAuth,
+                    rcgen::ExtendedKeyUsagePurpose::ClientAuth,
+                ]
+            } else {
+                Vec::new()
+            };
+        });
+        let (code, doc, _) = json(&dir, &["verify", s(&dir.join(format!("{stem}.crt")))]);
+        assert_eq!(code, 1, "{stem}: {doc:#}");
+        assert_eq!(doc["purpose"], Value::Null, "{stem}: {doc:#}");
+        let f = finding(&doc, "expired");
+        assert!(fix(f).contains(want), "{stem}: {f:#}");
+        run_fix(f);
+        // the re-issued certificate has the role's extKeyUsage, as openssl sees it
+        let purpose = if want.contains("issue server") {
+            "sslserver"
+        } else {
+            "sslclient"
+        };
+        let (ok, why) = openssl_in(
+            &dir,
+            &[
+                "verify",
+                "-CAfile",
+                "ca.crt",
+                "-purpose",
+                purpose,
+                &format!("{stem}.crt"),
+            ],
+        );
+        assert!(ok, "{stem}: {why}");
     }
 }

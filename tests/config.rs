@@ -719,6 +719,37 @@ fn k8s_out_file_is_private_and_never_silently_replaced() {
     assert_eq!(mode, 0o644);
 }
 
+/// `--out` with a bare file name writes in the current directory (whose parent is `.`, not
+/// the empty path: issue 15), first and with --force.
+#[test]
+fn k8s_out_bare_file_name_in_the_current_directory() {
+    let pki = Pki::new(&[]);
+    let here = pki.dir.parent().unwrap();
+    for extra in [&[][..], &["--force"][..]] {
+        pki.cmd()
+            .current_dir(here)
+            .args(["config", "k8s", "--out", "secrets.yaml"])
+            .args(extra)
+            .assert()
+            .success()
+            .stdout("")
+            .stderr(predicate::str::contains("Wrote k8s.yaml to secrets.yaml"));
+        let file = here.join("secrets.yaml");
+        assert_eq!(
+            fs::metadata(&file).unwrap().permissions().mode() & 0o777,
+            0o600
+        );
+        assert_eq!(yaml_docs(&fs::read_to_string(&file).unwrap()).len(), 2);
+    }
+    pki.cmd()
+        .current_dir(here)
+        .args(["config", "env", "--out", "sdk.env"])
+        .assert()
+        .success();
+    let env = fs::read_to_string(here.join("sdk.env")).unwrap();
+    assert!(env.contains("OTEL_EXPORTER_OTLP_CERTIFICATE"), "{env}");
+}
+
 // ---- cert-manager ----
 
 #[test]

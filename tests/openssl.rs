@@ -134,3 +134,70 @@ fn openssl_s_server_and_s_client_mtls() {
         "server accepted a client without a certificate: {server_out}\nclient: {client_out}"
     );
 }
+
+/// Each RSA size is the size it names, in OpenSSL's words (the key file and the certificate),
+/// and `inspect` names it back (issue 15: rsa-4096 silently made as 2048 bits failed no test).
+#[test]
+fn rsa_key_sizes_are_what_they_say() {
+    let (_tmp, dir) = init_pki(&["--key-type", "rsa-3072"]);
+    crate::common::otelpki(&dir)
+        .args([
+            "issue",
+            "client",
+            "--cn",
+            "big",
+            "--name",
+            "big",
+            "--key-type",
+            "rsa-4096",
+        ])
+        .assert()
+        .success();
+    for (name, bits) in [
+        ("ca", 3072),
+        ("server", 3072),
+        ("client", 3072),
+        ("big", 4096),
+    ] {
+        let (ok, out) = openssl_in(
+            &dir,
+            &["pkey", "-in", &format!("{name}.key"), "-noout", "-text"],
+        );
+        assert!(ok, "{name}.key: {out}");
+        assert!(
+            out.contains(&format!("Private-Key: ({bits} bit")),
+            "{name}.key: {out}"
+        );
+        let (ok, out) = openssl_in(
+            &dir,
+            &["x509", "-in", &format!("{name}.crt"), "-noout", "-text"],
+        );
+        assert!(ok, "{name}.crt: {out}");
+        assert!(
+            out.contains(&format!("Public-Key: ({bits} bit)")),
+            "{name}.crt: {out}"
+        );
+        assert!(out.contains("sha256WithRSAEncryption"), "{name}.crt: {out}");
+
+        let out = crate::common::otelpki(&dir)
+            .args([
+                "inspect",
+                "--json",
+                &format!("{name}.crt"),
+                &format!("{name}.key"),
+            ])
+            .current_dir(&dir)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{out:?}");
+        let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        for item in doc.as_array().unwrap() {
+            assert_eq!(
+                item["public_key"]["key_type"],
+                format!("rsa-{bits}"),
+                "{name}: {item}"
+            );
+            assert_eq!(item["public_key"]["bits"], bits, "{name}: {item}");
+        }
+    }
+}

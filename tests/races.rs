@@ -684,3 +684,142 @@ fn forced_issue_killed_at_any_point_leaves_one_pair() {
     }
     assert_not_blind(&blind);
 }
+
+// ---------------------------------------------------------------------------------------------
+// Durability: what a kill cannot see.
+//
+// A SIGKILL (the tests above) ends the process but not the kernel: everything written before it,
+// synced or not, is still in the page cache and reaches the disk later, so no kill test can tell
+// a missing fsync from a present one. Only losing the kernel (power loss, a crash of the
+// machine, or a block device that drops unflushed writes, as dm-flakey does) can, and no test
+// here can do that. What can be observed is the order of the system calls, which is the
+// protocol itself: strace records them (`-y` names each descriptor's file), and these tests
+// assert that every file is flushed before its name is published and the directory is flushed
+// after it.
+
+/// Runs otelpki under strace, returning the traced calls (one a line, with paths).
+fn traced(dir: &Path, args: &[&str]) -> Vec<String> {
+    let found = Command::new("strace").arg("-V").output();
+    assert!(
+        found.is_ok_and(|o| o.status.success()),
+        "strace is required by this test: install it (apt-get install strace)"
+    );
+    let log = tempfile::NamedTempFile::new().expect("trace file");
+    let otelpki = bin(dir);
+    let mut cmd = Command::new("strace");
+    cmd.args(["-f", "-qq", "-y", "-s", "4096", "-o"])
+        .arg(log.path())
+        .args([
+            "-e",
+            "trace=fsync,fdatasync,syncfs,rename,renameat,renameat2,link,linkat,unlink,unlinkat",
+        ])
+        .arg(otelpki.get_program())
+        .args(otelpki.get_args())
+        .args(args)
+        .env_remove("OTELPKI_DIR")
+        .env_remove("OTELPKI_TEST_PAUSE_MS")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped());
+    let out = cmd.output().expect("run strace");
+    assert!(
+        out.status.success(),
+        "otelpki {args:?} under strace failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    std::fs::read_to_string(log.path())
+        .expect("read the trace")
+        .lines()
+        .map(str::to_string)
+        .collect()
+}
+
+/// The index of the first traced line after `from` that `matches`.
+fn position(trace: &[String], from: usize, what: &str, matches: impl Fn(&str) -> bool) -> usize {
+    trace
+        .iter()
+        .enumerate()
+        .skip(from)
+        .find(|(_, l)| matches(l))
+        .map(|(i, _)| i)
+        .unwrap_or_else(|| {
+            panic!(
+                "no {what} after line {from} in the trace:\n{}",
+                trace.join("\n")
+            )
+        })
+}
+
+/// One file (`config env --out`): the temporary file is fsynced, then renamed onto its name,
+/// then the directory is fsynced, so the name survives a power loss once the command returns.
+#[test]
+fn one_file_is_flushed_before_and_its_directory_after_publishing() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("certs");
+    let status = bin(&dir).arg("init").output().unwrap().status;
+    assert!(status.success());
+    let dir = std::fs::canonicalize(&dir).unwrap();
+    let out_dir = std::fs::canonicalize(tmp.path()).unwrap().join("out");
+    std::fs::create_dir(&out_dir).unwrap();
+    let target = out_dir.join("sdk.env");
+    let trace = traced(&dir, &["config", "env", "--out", target.to_str().unwrap()]);
+    let in_out = format!("<{}/.otelpki-", out_dir.display());
+    let file_sync = position(&trace, 0, "fsync of the temporary file", |l| {
+        l.contains("fsync(") && l.contains(&in_out)
+    });
+    let target_q = format!("\"{}\"", target.display());
+    let publish = position(&trace, file_sync, "the rename onto sdk.env", |l| {
+        (l.contains("rename") || l.contains("link")) && l.contains(&target_q) && l.ends_with("= 0")
+    });
+    let dir_fd = format!("<{}>)", out_dir.display());
+    position(&trace, publish, "fsync of the directory", |l| {
+        l.contains("fsync(") && l.contains(&dir_fd) && l.ends_with("= 0")
+    });
+    assert!(
+        std::fs::read_to_string(&target)
+            .unwrap()
+            .contains("OTEL_EXPORTER_OTLP_CERTIFICATE")
+    );
+}
+
+/// A batch (`init-ca`: ca.key and ca.crt): one syncfs makes the staged files and the commit
+/// record durable before the record is named; the directory is fsynced after the record is
+/// named, and again after the last file is renamed into place, before the record goes.
+#[test]
+fn a_batch_is_flushed_before_its_commit_and_its_directory_after() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = std::fs::canonicalize(tmp.path()).unwrap().join("certs");
+    std::fs::create_dir(&dir).unwrap();
+    let trace = traced(&dir, &["init-ca"]);
+    let dir_fd = format!("<{}>)", dir.display());
+    let syncfs = position(&trace, 0, "syncfs of the directory", |l| {
+        l.starts_with(|c: char| c.is_ascii_digit()) && l.contains("syncfs(") && l.contains(&dir_fd)
+    });
+    let commit = position(&trace, syncfs, "the commit record's rename", |l| {
+        l.contains(".commit\"")
+            && (l.contains("rename") || l.contains("link"))
+            && l.ends_with("= 0")
+    });
+    let committed = position(
+        &trace,
+        commit,
+        "fsync of the directory after the commit",
+        |l| l.contains("fsync(") && l.contains(&dir_fd),
+    );
+    let mut last = committed;
+    for name in ["ca.key", "ca.crt"] {
+        let q = format!("\"{}\"", dir.join(name).display());
+        let at = position(&trace, committed, name, |l| {
+            l.contains("rename") && l.contains(&q) && l.ends_with("= 0")
+        });
+        last = last.max(at);
+    }
+    let after = position(
+        &trace,
+        last,
+        "fsync of the directory after the renames",
+        |l| l.contains("fsync(") && l.contains(&dir_fd),
+    );
+    position(&trace, after, "the record's removal", |l| {
+        l.contains("unlink") && l.contains(".commit\"")
+    });
+}
