@@ -468,7 +468,8 @@ fn decide_ca(
             let der = read::certificate(&crt)?;
             let ca_key = encrypt::read_ca_key(&key_file, pass)?;
             encrypted = ca_key.encrypted;
-            let key = Key::from_der(&key_file, &ca_key.der)?;
+            // RustCrypto's deterministic signing only where determinism is asked for (--seed)
+            let key = Key::from_der(&key_file, &ca_key.der, src.is_seeded())?;
             let x = read::parse_cert(&der)?;
             if !crate::key::belongs_to(key.der_bytes(), &x) {
                 bail!(

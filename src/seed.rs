@@ -199,14 +199,16 @@ impl Key {
         Ok(Key::P384(ec))
     }
 
-    /// A key read from `path`; a PKCS#8 P-256 or P-384 key signs deterministically.
-    pub fn load(path: &Path) -> Result<Key> {
-        Key::from_der(path, &read::private_key_der(path)?)
+    /// A key read from `path`; with `deterministic` (a seeded run), a PKCS#8 P-256 or P-384
+    /// key signs with RFC 6979 (RustCrypto), otherwise every key signs with aws-lc as `issue`
+    /// does.
+    pub fn load(path: &Path, deterministic: bool) -> Result<Key> {
+        Key::from_der(path, &read::private_key_der(path)?, deterministic)
     }
 
-    /// The key `der`, read from `path` (an encrypted CA key, once decrypted).
-    pub fn from_der(path: &Path, der: &PrivateKeyDer<'_>) -> Result<Key> {
-        if let PrivateKeyDer::Pkcs8(der) = der {
+    /// The key `der`, read from `path` (an encrypted CA key, once decrypted); see `load`.
+    pub fn from_der(path: &Path, der: &PrivateKeyDer<'_>, deterministic: bool) -> Result<Key> {
+        if let (true, PrivateKeyDer::Pkcs8(der)) = (deterministic, der) {
             let der = der.secret_pkcs8_der();
             if let Ok(secret) = p256::SecretKey::from_pkcs8_der(der) {
                 return Key::p256(secret);
