@@ -1,4 +1,4 @@
-//! `otelpki apply [SPEC]` (DESIGN §7): the whole PKI declared in a TOML file. Creates what is
+//! `otelpki apply [SPEC]` (docs/apply.md): the whole PKI declared in a TOML file. Creates what is
 //! missing, re-issues what expires within `renew_before_days` or no longer matches the spec,
 //! leaves the rest alone, and says per file what it did. Everything is signed in one process
 //! and published in one batch per kind of write, so a thousand clients cost milliseconds each.
@@ -142,7 +142,7 @@ pub struct Plan {
     pub leaves: Vec<Want>,
     /// `--replace-ca`: a new CA key type replaces the CA at once (every consumer must take
     /// the new ca.crt at the same moment). Without it, a CA key change is refused: it goes
-    /// through `rotate-ca` (DESIGN §3a).
+    /// through `rotate-ca` (docs/rotation.md).
     pub replace_ca: bool,
 }
 

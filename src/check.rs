@@ -224,7 +224,7 @@ pub fn run(dir: &Path, args: &CheckArgs) -> Result<Outcome> {
     report::print(&details, &text, &findings, args.json)
 }
 
-/// The CA rotation (DESIGN §3a): its phase as a line of text, and as findings the leaves still
+/// The CA rotation (docs/rotation.md): its phase as a line of text, and as findings the leaves still
 /// under the old CA once the new one signs, and a step whose last removals were interrupted.
 fn rotation_findings(dir: &Path) -> Result<(crate::rotate::Phase, String, Vec<Finding>)> {
     use crate::rotate::Phase;

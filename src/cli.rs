@@ -1,4 +1,4 @@
-//! The whole command-line interface (DESIGN §2), as clap derive types. No logic here: doc
+//! The whole command-line interface (docs/commands.md), as clap derive types. No logic here: doc
 //! comments are the help, and values are parsed into domain types (`KeyType`, `San`).
 
 use std::path::PathBuf;
@@ -22,7 +22,7 @@ use time::OffsetDateTime;
     name = "otelpki",
     version,
     about = "A private PKI for OpenTelemetry: CA, Collector server certificates, client certificates for mTLS",
-    after_help = "Quick start:\n  otelpki init                    # ./certs: ca, server (localhost, 127.0.0.1, ::1), client my-application\n  otelpki issue server --san otel-collector.observability.svc\n  otelpki issue client --cn checkout-service --name checkout\n\nExit codes: 0 ok, 1 a check found a problem, 2 usage or input error."
+    after_help = "Quick start:\n  otelpki init                    # ./certs: ca, server (localhost, 127.0.0.1, ::1), client my-application\n  otelpki issue server --san otel-collector.observability.svc\n  otelpki issue client --cn checkout-service --name checkout\n\nExit codes: 0 ok, 1 a check found a problem, 2 usage or input error.\n\n\"The article\" in the examples is \"How to Configure OTLP Export with TLS/mTLS for Any\nLanguage\", whose openssl recipe (a CA, a Collector certificate, a client certificate) otelpki replaces."
 )]
 pub struct Cli {
     /// Directory holding the PKI (ca.crt, ca.key, server.crt, ...)

@@ -1,6 +1,7 @@
-//! `otelpki config TARGET` (DESIGN §5): what a PKI directory holds (`pki::scan`) turned into
+//! `otelpki config TARGET` (docs/config.md): what a PKI directory holds (`pki::scan`) turned into
 //! the context of one template, rendered by `render`, printed or written through `store`.
-//! The facts behind every choice here are in reference/otel-tls-facts.md.
+//! The facts behind every choice here are the SDKs' and the Collector's documented TLS settings,
+//! summed up in docs/config.md.
 
 use std::fs;
 use std::io::Write;
@@ -628,7 +629,7 @@ fn private_key(kt: KeyType) -> (&'static str, Option<u32>) {
     }
 }
 
-/// DESIGN §4's key usages in cert-manager's words. Its default (digital signature + key
+/// Our profiles' key usages in cert-manager's words. Its default (digital signature + key
 /// encipherment, no EKU) would make a certificate good for neither side, so set them all.
 fn usages(role: Role, kt: KeyType) -> Vec<String> {
     let mut u = vec!["digital signature"];

@@ -1,4 +1,4 @@
-//! `issue server|client --csr FILE` (DESIGN §3b): sign a certificate signing request, so the
+//! `issue server|client --csr FILE` (docs/custody.md): sign a certificate signing request, so the
 //! private key never leaves the host that made it. The CSR's own signature must verify (proof
 //! that its maker holds the key); only its public key, its CN and its SANs are taken, and the
 //! certificate is our profile for the role (`profile.rs`): the extensions it requests (CA:TRUE,

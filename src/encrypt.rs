@@ -1,4 +1,4 @@
-//! The CA key at rest (DESIGN §3b): `init-ca --encrypt-key` writes `ca.key` as encrypted PKCS#8
+//! The CA key at rest (docs/custody.md): `init-ca --encrypt-key` writes `ca.key` as encrypted PKCS#8
 //! (`BEGIN ENCRYPTED PRIVATE KEY`: PBES2 with PBKDF2-HMAC-SHA256 and AES-256-CBC), and every
 //! command that signs decrypts it in memory with the passphrase from `OTELPKI_CA_PASSPHRASE` or
 //! `--passphrase-file`. The passphrase is never a flag value (process arguments are public),

@@ -1,4 +1,4 @@
-//! `export p12` and `export truststore` (DESIGN §3b): PKCS#12 files for Java and .NET, with
+//! `export p12` and `export truststore` (docs/custody.md): PKCS#12 files for Java and .NET, with
 //! modern algorithms only: keys and certificates encrypted with PBES2 (PBKDF2-HMAC-SHA256,
 //! AES-256-CBC), a SHA-256 MAC. OpenSSL 3 reads them without `-legacy` and Java's `KeyStore`
 //! loads them (cert-manager's RC2/3DES default is what both refuse). The writing is done by

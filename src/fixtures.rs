@@ -1,4 +1,4 @@
-//! `otelpki fixtures` (DESIGN §7): a good certificate set and a bad one for testing failure
+//! `otelpki fixtures` (docs/fixtures.md): a good certificate set and a bad one for testing failure
 //! paths, with `fixtures.json` describing every file. Each bad fixture is a good twin built by
 //! the same profile code with exactly one deviation, written on the line that makes it.
 //! With a seed and a fixed clock the output is byte-for-byte reproducible (see `seed.rs`).

@@ -32,7 +32,7 @@ pub fn belongs_to(
 }
 
 /// Printed whenever an Ed25519 key is made: the stacks that cannot use one
-/// (reference/otel-tls-facts.md §0.2 and §4). The quoted failures are the ones observed in
+/// (the SDKs' own documentation of their TLS settings). The quoted failures are the ones observed in
 /// tests/sdk.rs: the real Collector's words when a gRPC-core client connects to its Ed25519
 /// certificate, and a gRPC-core server's.
 pub const ED25519_WARNING: &str = "warning: Ed25519 keys do not work everywhere: the OpenTelemetry \
@@ -94,7 +94,7 @@ impl KeyType {
     }
 
     /// The algorithm a key of this type signs with: SHA-256 for P-256 and RSA,
-    /// SHA-384 for P-384 (DESIGN §4).
+    /// SHA-384 for P-384 (the profiles, src/profile.rs).
     pub fn algorithm(self) -> &'static SignatureAlgorithm {
         match self {
             KeyType::EcdsaP256 => &rcgen::PKCS_ECDSA_P256_SHA256,

@@ -9,7 +9,7 @@ use otelpki::{
     apply, check, config, csr, export, fixtures, inspect, issue, probe, renew, rotate, verify,
 };
 
-/// Exit codes (DESIGN §2): 0 ok, 1 a check found a problem, 2 usage or input error.
+/// Exit codes (docs/commands.md): 0 ok, 1 a check found a problem, 2 usage or input error.
 const EXIT_FINDINGS: u8 = 1;
 const EXIT_ERROR: u8 = 2;
 

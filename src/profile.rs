@@ -1,4 +1,4 @@
-//! DESIGN §4's table, and nothing else: what a CA, a server and a client certificate
+//! The certificate profiles, and nothing else: what a CA, a server and a client certificate
 //! contain. Everything that signs a certificate gets its `CertificateParams` from `params`.
 
 use rcgen::{

@@ -19,7 +19,7 @@ pub fn read_small(path: &Path) -> Result<Vec<u8>> {
     read_regular(path, MAX_FILE_SIZE, "certificates and keys")
 }
 
-/// Reads `path` only if it is a regular file of at most `limit` bytes (DESIGN §3, bounded
+/// Reads `path` only if it is a regular file of at most `limit` bytes (docs/guarantees.md, bounded
 /// input). A FIFO, a socket or a device is refused at once, before a byte is read (it is
 /// opened non-blocking, so even opening a FIFO with no writer cannot hang), and a file that
 /// grows past `limit` while it is read is refused too, never read whole. `what` names what

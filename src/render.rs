@@ -1,4 +1,4 @@
-//! The templates of `templates/` and the one function that renders them (DESIGN §5). The
+//! The templates of `templates/` and the one function that renders them (docs/config.md). The
 //! six files are compiled into the binary; `--templates DIR` reads a team's own copies with
 //! the same names instead. Rendering is strict: a variable the context does not provide is an
 //! error, never an empty string in a config file.
@@ -125,7 +125,7 @@ fn environment() -> Result<Environment<'static>> {
 /// What `{{ value }}` writes when no filter has quoted it (a comment, a plain word): the text
 /// with every control character and line separator escaped (`\n`), so that no value from a
 /// flag, a spec or a certificate can end the line it is on and add a key, a document or a
-/// command (DESIGN §3, "text is data"). The quoting filters mark their output safe.
+/// command (docs/guarantees.md, "text is data"). The quoting filters mark their output safe.
 fn one_line(
     out: &mut minijinja::Output<'_>,
     state: &mut minijinja::State<'_, '_>,

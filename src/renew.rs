@@ -1,4 +1,4 @@
-//! `renew` (DESIGN §3a): re-issues leaves with new keys and the same names, SANs, CN, O and
+//! `renew` (docs/rotation.md): re-issues leaves with new keys and the same names, SANs, CN, O and
 //! key type; without names, every leaf that expires within the window or is no longer signed by
 //! the current signer (the first certificate of ca.crt). `reissue` and `exec` are shared with
 //! `rotate-ca switch`, which re-issues every leaf under the new CA.

@@ -1,6 +1,6 @@
 //! Findings: what `verify`, `check` and `probe` found wrong, each with the command that fixes
 //! it, printed as text or as JSON (the shape is documented in docs/checking.md).
-//! Whether there was any finding decides the exit code (DESIGN §2: 1).
+//! Whether there was any finding decides the exit code (docs/commands.md: 1).
 
 use std::io::Write;
 use std::path::Path;

@@ -1,4 +1,4 @@
-//! `rotate-ca start|switch|finish|status` (DESIGN §3a): the staged CA rotation with ca.crt as a
+//! `rotate-ca start|switch|finish|status` (docs/rotation.md): the staged CA rotation with ca.crt as a
 //! trust bundle.
 //!
 //! | phase    | ca.crt     | ca.key | also                         |

@@ -1,4 +1,4 @@
-//! What makes `fixtures` and `apply` reproducible (DESIGN §7): keys and serial numbers derived
+//! What makes `fixtures` and `apply` reproducible (docs/fixtures.md): keys and serial numbers derived
 //! from `--seed` and a per-file label (HKDF-SHA256), signatures that depend only on the key and
 //! the message (RFC 6979 ECDSA, Ed25519), and the clock from `--now` or `SOURCE_DATE_EPOCH`.
 //! Without a seed, keys and serials come from the OS random source, as everywhere else.

@@ -1,4 +1,4 @@
-//! The only code that writes files (DESIGN §3).
+//! The only code that writes files (docs/guarantees.md).
 //!
 //! - **One writer at a time.** A command that writes in `DIR` first takes [`lock`]: an
 //!   exclusive `flock` on `DIR/.otelpki.lock`, held until the command ends, so its read,

@@ -1,5 +1,5 @@
 //! Text from outside (flags, specs, certificates made elsewhere) on its way to a terminal or a
-//! file (DESIGN §3, "text is data"): names are checked where they enter, and every field of a
+//! file (docs/guarantees.md, "text is data"): names are checked where they enter, and every field of a
 //! certificate is made printable before it is shown.
 
 use std::borrow::Cow;

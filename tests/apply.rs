@@ -293,7 +293,7 @@ fn spec_errors_name_the_line_and_the_key() {
         .stderr(contains("examples/otelpki.toml"));
 }
 
-/// DESIGN §9: a CA, a server and a thousand clients in one run (no timing asserted here;
+/// The scale target (docs/benchmark.md): a CA, a server and a thousand clients in one run (no timing asserted here;
 /// bench/scale.sh measures it).
 #[test]
 fn a_thousand_clients_in_one_run() {

@@ -82,7 +82,7 @@ fn init_writes_the_article_layout() {
     });
 }
 
-/// DESIGN §4, row by row, for the CA, a server and a client.
+/// The certificate profiles (src/profile.rs), row by row, for the CA, a server and a client.
 #[test]
 fn profiles_follow_the_design_table() {
     let before = OffsetDateTime::now_utc().unix_timestamp();

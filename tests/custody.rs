@@ -1,4 +1,4 @@
-//! Key custody (issue 13, DESIGN §3b), judged by the programs that consume the files:
+//! Key custody (issue 13, docs/custody.md), judged by the programs that consume the files:
 //! - `issue --csr`: CSRs made by OpenSSL and by Go's `x509.CreateCertificateRequest` are signed;
 //!   `openssl verify -purpose` judges the certificates, and rustls and Go's crypto/tls complete
 //!   mTLS with the CSR's own keys, which otelpki never saw. Requested extensions (CA:TRUE, a

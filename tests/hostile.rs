@@ -1,4 +1,4 @@
-//! Hostile input (issue 9, DESIGN §3 "text is data", "bounded input"): hostile `--dir` paths
+//! Hostile input (issue 9, docs/guarantees.md "text is data", "bounded input"): hostile `--dir` paths
 //! and certificates made elsewhere whose CN, O and SANs carry control characters reach every
 //! `config` target, and the consumers judge the output (serde_norway for YAML, bash for the env
 //! file and the Java command line, docker's env-file rule, shlex); CN/O refused at the flag and
@@ -31,7 +31,7 @@ fn run(dir: &Path, args: &[&str]) -> Output {
     run_bounded(cmd, LIMIT)
 }
 
-/// A character that may end a line or drive a terminal (what DESIGN §3 calls a control
+/// A character that may end a line or drive a terminal (what docs/guarantees.md calls a control
 /// character: C0, DEL, C1, and the Unicode line and paragraph separators).
 fn is_unsafe(c: char) -> bool {
     c.is_control() || c == '\u{2028}' || c == '\u{2029}'

@@ -1,4 +1,4 @@
-//! Racing writers and killed writers (issue 9, DESIGN §3 "one writer at a time", "whole or not
+//! Racing writers and killed writers (issue 9, docs/guarantees.md "one writer at a time", "whole or not
 //! at all"). Many processes start together on one DIR, or a writer slowed by
 //! `OTELPKI_TEST_PAUSE_MS` is killed with SIGKILL at points swept across its whole run; then
 //! OpenSSL and rustls judge what is on disk: the first certificate of ca.crt matches ca.key,

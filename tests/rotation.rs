@@ -1,4 +1,4 @@
-//! Renewal and CA rotation (issue 12, DESIGN §3a), judged by OpenSSL (`openssl verify`, key
+//! Renewal and CA rotation (issue 12, docs/rotation.md), judged by OpenSSL (`openssl verify`, key
 //! match by public key) and rustls (real mTLS handshakes): `renew`, every key type through
 //! `rotate-ca start|switch|finish` (and a change of key type), the encrypted CA key, `finish`
 //! refusing a leaf still under the old CA, each step killed at many points and re-run. The

@@ -1,4 +1,4 @@
-//! The real OpenTelemetry Collector as a judge (DESIGN §10, issue 11).
+//! The real OpenTelemetry Collector as a judge (docs/development.md, issue 11).
 //!
 //! `tests/collector/` is a Collector distribution built from the core Go modules, all pinned at
 //! one release in its go.mod (core v0.165.0 / v1.71.0): the OTLP receiver, the `debug`,

@@ -19,7 +19,7 @@ use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName};
 use rustls::server::WebPkiClientVerifier;
 use rustls::{ClientConfig, ClientConnection, RootCertStore, ServerConfig, ServerConnection};
 
-/// The six key types (DESIGN §2), in the order `--help` and the completions list them.
+/// The six key types (docs/commands.md), in the order `--help` and the completions list them.
 pub const KEY_TYPES: [&str; 6] = [
     "ecdsa-p256",
     "ecdsa-p384",
@@ -252,7 +252,7 @@ pub fn s_server(dir: &Path, args: &[&str]) -> (Spawned, u16, mpsc::Receiver<Stri
     }
 }
 
-/// The lock file every writing command keeps in DIR (DESIGN §3: one writer at a time). It
+/// The lock file every writing command keeps in DIR (docs/guarantees.md: one writer at a time). It
 /// holds nothing; listings of what a command wrote leave it out.
 pub const LOCK_FILE: &str = ".otelpki.lock";
 
