@@ -663,10 +663,10 @@ fn endpoint_findings(
     }
     let mut covering = false;
     for s in servers {
-        let der = read::certificate(&s.cert_path)?;
-        if let Ok(ee) = webpki::EndEntityCert::try_from(&der) {
-            covering |= ee.verify_is_valid_for_subject_name(&name).is_ok();
-        }
+        covering |= s
+            .chain
+            .first()
+            .is_some_and(|der| verify::covers(der, &name));
     }
     if !covering {
         let main = servers

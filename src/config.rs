@@ -750,23 +750,15 @@ fn default_host(server: &Entry) -> Result<String> {
 }
 
 /// Whether `host` is one of the certificate's names (a wildcard covers one leftmost label).
+/// Whether `server` covers `host`, by the one host-coverage test (`verify::covers`).
 fn names_host(server: &Entry, host: &str) -> bool {
-    if let Ok(ip) = host.parse::<IpAddr>() {
-        return server
-            .ip_addresses
-            .iter()
-            .any(|s| s.parse::<IpAddr>().is_ok_and(|a| a == ip));
-    }
-    let host = host.to_ascii_lowercase();
-    server.dns_names.iter().any(|d| {
-        let d = d.to_ascii_lowercase();
-        match d.strip_prefix("*.") {
-            Some(suffix) => host
-                .split_once('.')
-                .is_some_and(|(label, rest)| !label.is_empty() && rest == suffix),
-            None => d == host,
-        }
-    })
+    let Ok(name) = rustls::pki_types::ServerName::try_from(host.to_string()) else {
+        return false;
+    };
+    server
+        .chain
+        .first()
+        .is_some_and(|der| crate::verify::covers(der, &name))
 }
 
 fn server_names(server: &Entry) -> String {

@@ -531,6 +531,14 @@ pub fn signed_by(leaf: &CertificateDer<'_>, ca: &CertificateDer<'_>) -> bool {
     verify_chain(&ee, &[anchor], &[], time, AnyPurpose).is_ok()
 }
 
+/// Whether the certificate `der` covers `name` (a DNS name, wildcards as TLS clients match
+/// them, or an IP address), judged by rustls-webpki as the SDKs' TLS stacks judge it: the one
+/// host-coverage test, used by `verify --host`, `check --endpoint` and `config`.
+pub fn covers(der: &CertificateDer<'_>, name: &rustls::pki_types::ServerName<'_>) -> bool {
+    webpki::EndEntityCert::try_from(der)
+        .is_ok_and(|ee| ee.verify_is_valid_for_subject_name(name).is_ok())
+}
+
 /// Whether `key` is the private key of the certificate `x`.
 pub fn key_matches(key: &KeyPair, x: &X509Certificate<'_>) -> bool {
     crate::key::belongs_to(key.public_key_raw(), x)
