@@ -948,3 +948,54 @@ fn a_missing_pki_is_explained() {
         .code(2)
         .stderr(predicate::str::contains("no client certificate"));
 }
+
+/// `config` warns about an endpoint the server certificate does not cover exactly when `check
+/// --endpoint` reports `name-mismatch`: one host-coverage test serves both (wildcards cover one
+/// label, IP addresses only themselves).
+#[test]
+fn config_and_check_agree_on_which_hosts_the_server_covers() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("certs");
+    otelpki(&dir).arg("init").assert().success();
+    otelpki(&dir)
+        .args([
+            "issue",
+            "server",
+            "--san",
+            "*.example.com,10.0.0.5",
+            "--force",
+        ])
+        .assert()
+        .success();
+    for (host, covered) in [
+        ("a.example.com", true),
+        ("A.Example.COM", true),
+        ("a.b.example.com", false),
+        ("example.com", false),
+        ("10.0.0.5", true),
+        ("10.0.0.6", false),
+    ] {
+        let out = otelpki(&dir)
+            .args(["config", "env", "--endpoint", host])
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{host}");
+        let warned = String::from_utf8_lossy(&out.stderr).contains("is not a name of");
+        let check = otelpki(&dir)
+            .args([
+                "check",
+                "--json",
+                "--endpoint",
+                &format!("https://{host}:4317"),
+            ])
+            .output()
+            .unwrap();
+        let doc: serde_json::Value = serde_json::from_slice(&check.stdout).unwrap();
+        let mismatch = doc["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|f| f["code"] == "name-mismatch");
+        assert_eq!((warned, mismatch), (!covered, !covered), "{host}");
+    }
+}
