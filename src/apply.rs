@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
 use rcgen::{Issuer, PublicKeyData};
-use rustls::pki_types::{CertificateDer, UnixTime};
+use rustls::pki_types::CertificateDer;
 use serde::{Deserialize, Deserializer, Serialize, de::Error as _};
 use time::{Duration, OffsetDateTime};
 use toml::Spanned;
@@ -25,6 +25,7 @@ use crate::san::{self, San};
 use crate::seed::{self, Key, Source};
 use crate::store::{self, Output};
 use crate::text;
+use crate::verify::{self, Purpose};
 
 // ---------------------------------------------------------------------------------------------
 // The spec file
@@ -644,25 +645,11 @@ fn leaf_mismatch(
         )));
     }
     let der = read::certificate(&e.cert_path)?;
-    let usage = match want.role {
-        Role::Server => webpki::KeyUsage::server_auth(),
-        _ => webpki::KeyUsage::client_auth(),
+    let purpose = match want.role {
+        Role::Server => Purpose::Server,
+        _ => Purpose::Client,
     };
-    let time = UnixTime::since_unix_epoch(std::time::Duration::from_secs(
-        u64::try_from(now.unix_timestamp()).unwrap_or(0),
-    ));
-    let chain = webpki::EndEntityCert::try_from(&der).and_then(|cert| {
-        cert.verify_for_usage(
-            webpki::ALL_VERIFICATION_ALGS,
-            std::slice::from_ref(anchor),
-            &[],
-            time,
-            usage,
-            None,
-            None,
-        )
-        .map(|_| ())
-    });
+    let chain = verify::chain(&der, std::slice::from_ref(anchor), purpose, now);
     match chain {
         Ok(()) => {}
         Err(webpki::Error::CertExpired { .. }) => {

@@ -349,6 +349,22 @@ fn verify_chain(
     .map(|_| ())
 }
 
+/// Path validation of the leaf `der` to one of `trust` for `purpose` at `now`, by rustls-webpki:
+/// the one chain check (`judge` explains its errors as findings; `apply` turns them into reasons
+/// to renew).
+pub fn chain(
+    der: &CertificateDer<'_>,
+    trust: &[TrustAnchor<'_>],
+    purpose: Purpose,
+    now: OffsetDateTime,
+) -> std::result::Result<(), webpki::Error> {
+    let ee = EndEntityCert::try_from(der)?;
+    let time = UnixTime::since_unix_epoch(StdDuration::from_secs(
+        u64::try_from(now.unix_timestamp()).unwrap_or(0),
+    ));
+    verify_chain(&ee, trust, &[], time, usage(purpose))
+}
+
 #[allow(deprecated)]
 fn is_purpose_error(e: &webpki::Error) -> bool {
     matches!(
