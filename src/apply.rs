@@ -289,6 +289,25 @@ pub fn parse(path: &Path, text: &str) -> Result<Plan> {
 // ---------------------------------------------------------------------------------------------
 // Deciding and doing
 
+/// What was done to a pair, as the report and its JSON (`action`) name it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+enum Done {
+    Created,
+    Renewed,
+    Unchanged,
+}
+
+impl Done {
+    fn as_str(self) -> &'static str {
+        match self {
+            Done::Created => "created",
+            Done::Renewed => "renewed",
+            Done::Unchanged => "unchanged",
+        }
+    }
+}
+
 /// What `apply` does with one pair of files.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Action {
@@ -771,9 +790,9 @@ pub fn run(dir: &Path, args: &ApplyArgs) -> Result<()> {
         .map(|step| {
             let (cert, key) = pair_paths(dir, &step.stem);
             let (action, reason) = match &step.action {
-                Action::Created => ("created", None),
-                Action::Renewed(why) => ("renewed", Some(why.clone())),
-                Action::Unchanged => ("unchanged", None),
+                Action::Created => (Done::Created, None),
+                Action::Renewed(why) => (Done::Renewed, Some(why.clone())),
+                Action::Unchanged => (Done::Unchanged, None),
             };
             Pair {
                 name: step.stem.clone(),
@@ -787,14 +806,14 @@ pub fn run(dir: &Path, args: &ApplyArgs) -> Result<()> {
             }
         })
         .collect();
-    let count = |action: &str| pairs.iter().filter(|p| p.action == action).count();
+    let count = |action: Done| pairs.iter().filter(|p| p.action == action).count();
     let report = Report {
         dir: dir.display().to_string(),
         spec: args.spec.display().to_string(),
         dry_run: args.dry_run,
-        created: count("created"),
-        renewed: count("renewed"),
-        unchanged: count("unchanged"),
+        created: count(Done::Created),
+        renewed: count(Done::Renewed),
+        unchanged: count(Done::Unchanged),
         pairs,
     };
     let mut out = std::io::stdout().lock();
@@ -826,7 +845,7 @@ pub fn run(dir: &Path, args: &ApplyArgs) -> Result<()> {
             writeln!(
                 out,
                 "{:<9}  {files:<width$}  {}, until {}{why}",
-                pair.action,
+                pair.action.as_str(),
                 pair.what,
                 issue::date(pair.not_after)
             )?;
@@ -866,7 +885,7 @@ struct Pair {
     cert: String,
     key: String,
     /// `created`, `renewed` or `unchanged`.
-    action: &'static str,
+    action: Done,
     /// Why a pair was renewed; null otherwise.
     reason: Option<String>,
     /// The same words as the text report: `server for localhost, 127.0.0.1`.
