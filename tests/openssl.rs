@@ -201,3 +201,54 @@ fn rsa_key_sizes_are_what_they_say() {
         }
     }
 }
+
+/// `inspect` names the key type of certificates OpenSSL made (not only otelpki's): every type
+/// otelpki issues by its name, any other (Ed448, P-521, RSA-1024) by none (issue 15).
+#[test]
+fn inspect_names_the_key_types_openssl_makes() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let cases: [(&str, &[&str], Option<&str>); 7] = [
+        ("ed25519", &["-newkey", "ed25519"], Some("ed25519")),
+        (
+            "p256",
+            &["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256"],
+            Some("ecdsa-p256"),
+        ),
+        (
+            "p384",
+            &["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-384"],
+            Some("ecdsa-p384"),
+        ),
+        ("rsa2048", &["-newkey", "rsa:2048"], Some("rsa-2048")),
+        ("ed448", &["-newkey", "ed448"], None),
+        (
+            "p521",
+            &["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-521"],
+            None,
+        ),
+        ("rsa1024", &["-newkey", "rsa:1024"], None),
+    ];
+    for (name, newkey, want) in cases {
+        let (key, crt) = (format!("{name}.key"), format!("{name}.crt"));
+        let args = [
+            &[
+                "req", "-x509", "-nodes", "-subj", "/CN=x", "-days", "1", "-keyout", &key, "-out",
+                &crt,
+            ][..],
+            newkey,
+        ]
+        .concat();
+        let (ok, out) = openssl_in(dir, &args);
+        assert!(ok, "{name}: {out}");
+        let out = crate::common::otelpki(dir)
+            .args(["inspect", "--json", &crt])
+            .current_dir(dir)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{name}: {out:?}");
+        let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        let want = want.map_or(serde_json::Value::Null, |w| w.into());
+        assert_eq!(doc[0]["public_key"]["key_type"], want, "{name}: {doc}");
+    }
+}
