@@ -153,9 +153,9 @@ impl Reissue {
     /// For a certificate that is not a file here (a server's, seen by `probe`): written to
     /// DIR/server.crt.
     pub fn remote(dir: &Path, x: &X509Certificate<'_>) -> Reissue {
+        // the stem comes from the name: `server`
         Reissue {
             dir: dir.to_path_buf(),
-            stem: "server".into(),
             ..Reissue::of(Path::new("server.crt"), x)
         }
     }
