@@ -223,14 +223,7 @@ pub fn issue(
     name: &str,
 ) -> Result<()> {
     let stem = file_stem(name)?;
-    let hint = format!(
-        "pass --force to replace it, or --name to issue another {} certificate",
-        if role == Role::Server {
-            "server"
-        } else {
-            "client"
-        }
-    );
+    let hint = issue::leaf_hint(role);
     let (crt, key_path) = issue::pair_paths(dir, stem);
     let outputs_check = [Output::public(crt.clone(), "")];
     // The CSR (from outside DIR) is judged before DIR is touched; then the writer's lock.

@@ -360,6 +360,18 @@ pub(crate) fn issuer_for(dir: &Path, leaf: &LeafArgs, now: OffsetDateTime) -> Re
     }
 }
 
+/// The way out of an "already exists" for a leaf (shared with `csr`).
+pub(crate) fn leaf_hint(role: Role) -> String {
+    format!(
+        "pass --force to replace it, or --name to issue another {} certificate",
+        if role == Role::Server {
+            "server"
+        } else {
+            "client"
+        }
+    )
+}
+
 fn issue_leaf(
     dir: &Path,
     role: Role,
@@ -369,14 +381,7 @@ fn issue_leaf(
     name: &str,
 ) -> Result<()> {
     let stem = file_stem(name)?;
-    let hint = format!(
-        "pass --force to replace it, or --name to issue another {} certificate",
-        if role == Role::Server {
-            "server"
-        } else {
-            "client"
-        }
-    );
+    let hint = leaf_hint(role);
     let (crt, key) = pair_paths(dir, stem);
     let now = OffsetDateTime::now_utc();
     // A CA from elsewhere (--ca-cert) is judged before DIR is touched, and so is a DIR that

@@ -21,12 +21,13 @@
 use std::fs;
 use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
-use std::process::{Child, ChildStdin, Command, ExitStatus, Stdio};
+use std::process::{Child, ChildStdin, Command, Stdio};
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex, OnceLock};
-use std::thread::{self, JoinHandle};
+use std::thread;
 use std::time::{Duration, Instant};
 
+use crate::common::gobuild::{Finished, run_bounded};
 use crate::common::{init_pki, otelpki};
 
 /// How long `pip install` / `npm ci` may take, each.
@@ -62,57 +63,6 @@ fn cache_dir() -> PathBuf {
 
 // ---------------------------------------------------------------------------------------------
 // Processes: every wait bounded, every child reaped.
-
-struct Finished {
-    status: ExitStatus,
-    stdout: String,
-    stderr: String,
-}
-
-fn collect<R: Read + Send + 'static>(mut from: R) -> JoinHandle<String> {
-    thread::spawn(move || {
-        let mut bytes = Vec::new();
-        let _ = from.read_to_end(&mut bytes);
-        String::from_utf8_lossy(&bytes).into_owned()
-    })
-}
-
-/// Runs `cmd` to completion, killing it if it takes longer than `limit`.
-fn run_bounded(cmd: &mut Command, limit: Duration) -> Result<Finished, String> {
-    let what = format!("{cmd:?}");
-    let mut child = cmd
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .map_err(|e| format!("could not start {what}: {e}"))?;
-    let stdout = collect(child.stdout.take().expect("piped stdout"));
-    let stderr = collect(child.stderr.take().expect("piped stderr"));
-    let deadline = Instant::now() + limit;
-    let status = loop {
-        if let Some(status) = child.try_wait().map_err(|e| format!("{what}: {e}"))? {
-            break Some(status);
-        }
-        if Instant::now() >= deadline {
-            let _ = child.kill();
-            let _ = child.wait();
-            break None;
-        }
-        thread::sleep(Duration::from_millis(20));
-    };
-    let stdout = stdout.join().unwrap_or_default();
-    let stderr = stderr.join().unwrap_or_default();
-    match status {
-        Some(status) => Ok(Finished {
-            status,
-            stdout,
-            stderr,
-        }),
-        None => Err(format!(
-            "{what} did not finish within {limit:?}; killed it\n--- stdout\n{stdout}\n--- stderr\n{stderr}"
-        )),
-    }
-}
 
 /// A command run with only the environment the tests choose: the developer's own
 /// `OTEL_*`, `REQUESTS_CA_BUNDLE`, `SSL_CERT_FILE`, `NODE_EXTRA_CA_CERTS`, `GRPC_*`... must not
