@@ -17,6 +17,7 @@ use crate::cli::ApplyArgs;
 use crate::encrypt::{self, PassphraseSource};
 use crate::issue::{self, Ca, Signed};
 use crate::key::{ED25519_WARNING, KeyType};
+use crate::model::Purpose;
 use crate::pki::{self, Entry};
 use crate::profile::{self, Role, Spec};
 use crate::read;
@@ -25,7 +26,7 @@ use crate::san::{self, San};
 use crate::seed::{self, Key, Source};
 use crate::store::{self, Output};
 use crate::text;
-use crate::verify::{self, Purpose};
+use crate::verify;
 
 // ---------------------------------------------------------------------------------------------
 // The spec file

@@ -13,14 +13,14 @@ use time::OffsetDateTime;
 use crate::cli::CheckArgs;
 use crate::endpoint::{Endpoint, GRPC_PORT, HTTP_PORT, Protocol, Scheme, protocol_name};
 use crate::inspect::{CertInfo, Validity};
+use crate::model::Purpose;
 use crate::model::date;
-pub use crate::model::{Window, parse_window};
 use crate::pki::{self, Entry};
 use crate::profile::Role;
 use crate::read;
 use crate::report::{self, Code, Finding, Outcome};
 use crate::store;
-use crate::verify::{self, Anchors, Leaf, Purpose, Reissue};
+use crate::verify::{self, Anchors, Leaf, Reissue};
 
 /// One certificate of the directory in `check --json`.
 #[derive(Serialize)]

@@ -21,7 +21,7 @@ use crate::read;
 use crate::render::{self, Template};
 use crate::store::{self, AlreadyExists, Output};
 
-pub use crate::model::Protocol;
+use crate::model::Protocol;
 
 /// The first Collector release whose OTLP exporters are `otlp_grpc` and `otlp_http`
 /// (`otlp` and `otlphttp` stay as deprecated aliases).

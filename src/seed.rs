@@ -199,14 +199,9 @@ impl Key {
         Ok(Key::P384(ec))
     }
 
-    /// A key read from `path`; with `deterministic` (a seeded run), a PKCS#8 P-256 or P-384
+    /// The key `der`, read from `path` (an encrypted CA key, once decrypted); with `deterministic` (a seeded run), a PKCS#8 P-256 or P-384
     /// key signs with RFC 6979 (RustCrypto), otherwise every key signs with aws-lc as `issue`
     /// does.
-    pub fn load(path: &Path, deterministic: bool) -> Result<Key> {
-        Key::from_der(path, &read::private_key_der(path)?, deterministic)
-    }
-
-    /// The key `der`, read from `path` (an encrypted CA key, once decrypted); see `load`.
     pub fn from_der(path: &Path, der: &PrivateKeyDer<'_>, deterministic: bool) -> Result<Key> {
         if let (true, PrivateKeyDer::Pkcs8(der)) = (deterministic, der) {
             let der = der.secret_pkcs8_der();

@@ -22,7 +22,7 @@ use crate::profile::Role;
 use crate::read;
 use crate::report::{self, Code, Finding, Outcome};
 
-pub use crate::model::Purpose;
+use crate::model::Purpose;
 
 /// The webpki usage that a purpose asks of a chain.
 fn usage(p: Purpose) -> KeyUsage {

@@ -14,10 +14,11 @@ use super::net::Wire;
 use super::otlp::{End, Exchange};
 use super::tls::{Stop, alert_name};
 use crate::endpoint::{GRPC_PORT, HTTP_PORT, Protocol, protocol_name};
+use crate::model::Purpose;
 use crate::profile::Role;
 use crate::read;
 use crate::report::{self, Code, Finding};
-use crate::verify::{self, Leaf, Purpose, Reissue};
+use crate::verify::{self, Leaf, Reissue};
 
 /// nginx's words (ingress-nginx's too) when `ssl_verify_client` is on and no certificate came.
 const NGINX_NO_CERT: &str = "No required SSL certificate was sent";
