@@ -16,6 +16,7 @@ use toml::Spanned;
 use crate::cli::ApplyArgs;
 use crate::encrypt::{self, PassphraseSource};
 use crate::issue::{self, Ca, Signed};
+use crate::judge;
 use crate::key::{ED25519_WARNING, KeyType};
 use crate::model::Purpose;
 use crate::pki::{self, Entry};
@@ -26,7 +27,6 @@ use crate::san::{self, San};
 use crate::seed::{self, Key, Source};
 use crate::store::{self, Output};
 use crate::text;
-use crate::verify;
 
 // ---------------------------------------------------------------------------------------------
 // The spec file
@@ -486,13 +486,12 @@ fn decide_ca(
                     crt.display()
                 );
             }
-            let der = read::certificate(&crt)?;
+            let der = e.cert.der.clone();
             let ca_key = encrypt::read_ca_key(&key_file, pass)?;
             encrypted = ca_key.encrypted;
             // RustCrypto's deterministic signing only where determinism is asked for (--seed)
             let key = Key::from_der(&key_file, &ca_key.der, src.is_seeded())?;
-            let x = read::parse_cert(&der)?;
-            if !crate::key::belongs_to(key.der_bytes(), &x) {
+            if !e.cert.matches_key(key.der_bytes()) {
                 bail!(
                     "the key `{}` does not belong to `{}`; restore the matching pair",
                     key_file.display(),
@@ -664,12 +663,11 @@ fn leaf_mismatch(
             }
         )));
     }
-    let der = read::certificate(&e.cert_path)?;
     let purpose = match want.role {
         Role::Server => Purpose::Server,
         _ => Purpose::Client,
     };
-    let chain = verify::chain(&der, std::slice::from_ref(anchor), purpose, now);
+    let chain = judge::chain(&e.cert, std::slice::from_ref(anchor), purpose, now);
     match chain {
         Ok(()) => {}
         Err(webpki::Error::CertExpired { .. }) => {
@@ -686,8 +684,7 @@ fn leaf_mismatch(
         }
         Err(other) => return Ok(Some(format!("does not verify against ca.crt ({other})"))),
     }
-    let x = read::parse_cert(&der)?;
-    let have: Vec<String> = pki::sans_of(&x).iter().map(San::to_string).collect();
+    let have: Vec<String> = e.cert.sans().map(San::to_string).collect();
     let wanted: Vec<String> = want.sans.iter().map(San::to_string).collect();
     let added: Vec<&str> = wanted
         .iter()
@@ -731,7 +728,7 @@ fn leaf_mismatch(
     }
     if reasons.is_empty() {
         let key = read::key_pair(&e.key_path)?;
-        if !crate::key::belongs_to(key.public_key_raw(), &x) {
+        if !e.cert.matches_key(key.public_key_raw()) {
             reasons.push(format!(
                 "{} does not belong to the certificate",
                 e.key_path.display()

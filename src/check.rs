@@ -10,9 +10,11 @@ use anyhow::Result;
 use serde::Serialize;
 use time::OffsetDateTime;
 
+use crate::cert::Cert;
 use crate::cli::CheckArgs;
 use crate::endpoint::{Endpoint, GRPC_PORT, HTTP_PORT, Protocol, Scheme, protocol_name};
 use crate::inspect::{CertInfo, Validity};
+use crate::judge::{self, Anchors, Leaf, Reissue};
 use crate::model::Purpose;
 use crate::model::date;
 use crate::pki::{self, Entry};
@@ -20,7 +22,6 @@ use crate::profile::Role;
 use crate::read;
 use crate::report::{self, Code, Finding, Outcome};
 use crate::store;
-use crate::verify::{self, Anchors, Leaf, Reissue};
 
 /// One certificate of the directory in `check --json`.
 #[derive(Serialize)]
@@ -59,7 +60,10 @@ pub fn run(dir: &Path, args: &CheckArgs) -> Result<Outcome> {
     let reissue_all: Vec<String> = entries
         .iter()
         .filter(|e| e.role != Some(Role::Ca))
-        .filter_map(|e| reissue_of(e).ok().map(|(r, role)| r.command(role, None)))
+        .map(|e| {
+            let (r, role) = reissue_of(e);
+            r.command(role, None)
+        })
         .collect();
     findings.extend(
         found
@@ -71,7 +75,7 @@ pub fn run(dir: &Path, args: &CheckArgs) -> Result<Outcome> {
     let ca_unreadable = found.unreadable.iter().any(|bad| bad.path == ca_path);
     let anchors = if entries.iter().any(|e| e.cert_path == ca_path) {
         let anchors = Anchors::load(&ca_path)?;
-        findings.extend(verify::ca_findings(
+        findings.extend(judge::ca_findings(
             &anchors,
             now,
             Some((window.duration, &window.text)),
@@ -92,10 +96,8 @@ pub fn run(dir: &Path, args: &CheckArgs) -> Result<Outcome> {
     };
 
     for entry in &entries {
-        // read once by the scan; parsed once here for the description and the fixes
-        let chain = &entry.chain;
-        let x = read::parse_cert(&chain[0])?;
-        let info = CertInfo::of(&x, &chain[0], now)?;
+        // read and parsed once, by the scan
+        let info = CertInfo::of(&entry.cert, now);
         text.push_str(&line(entry, &info));
         checked.push(Checked {
             file: entry.cert_path.display().to_string(),
@@ -111,7 +113,7 @@ pub fn run(dir: &Path, args: &CheckArgs) -> Result<Outcome> {
         if entry.role == Some(Role::Ca) {
             if entry.cert_path != ca_path {
                 let other = Anchors::load(&entry.cert_path)?;
-                findings.extend(verify::ca_findings(
+                findings.extend(judge::ca_findings(
                     &other,
                     now,
                     Some((window.duration, &window.text)),
@@ -120,10 +122,11 @@ pub fn run(dir: &Path, args: &CheckArgs) -> Result<Outcome> {
             }
             continue;
         }
-        let (reissue, role) = reissue_from(entry, &x);
+        let (reissue, role) = reissue_of(entry);
         let leaf = Leaf {
             about: entry.cert_path.display().to_string(),
-            chain,
+            cert: &entry.cert,
+            intermediates: &entry.chain[1..],
             role,
             reissue,
         };
@@ -149,8 +152,8 @@ pub fn run(dir: &Path, args: &CheckArgs) -> Result<Outcome> {
             }
         };
         match &anchors {
-            Some(anchors) => findings.extend(verify::judge(&leaf, anchors, purpose, None, now)?),
-            None => findings.extend(verify::validity(&leaf, &info, now)),
+            Some(anchors) => findings.extend(judge::judge(&leaf, anchors, purpose, None, now)?),
+            None => findings.extend(judge::validity(&leaf, &info, now)),
         }
         if info.validity == Validity::Valid && info.not_after < now + window.duration {
             findings.push(Finding::new(
@@ -427,9 +430,7 @@ fn ca_key_finding(dir: &Path, ca_key: &Path, reissue_all: &[String]) -> Result<O
             )));
         }
     };
-    let der = read::certificate(&dir.join("ca.crt"))?;
-    let x = read::parse_cert(&der)?;
-    if verify::key_matches(&key, &x) {
+    if Cert::read(&dir.join("ca.crt"))?.matches_key(key.public_key_raw()) {
         return Ok(None);
     }
     Ok(Some(Finding::new(
@@ -500,22 +501,13 @@ fn line(entry: &Entry, info: &CertInfo) -> String {
 }
 
 /// How to issue `entry` again, and as what.
-fn reissue_of(entry: &Entry) -> Result<(Reissue, Role)> {
-    let x = read::parse_cert(&entry.chain[0])?;
-    Ok(reissue_from(entry, &x))
-}
-
-/// `reissue_of` for a certificate already parsed.
-fn reissue_from(
-    entry: &Entry,
-    x: &x509_parser::certificate::X509Certificate<'_>,
-) -> (Reissue, Role) {
+fn reissue_of(entry: &Entry) -> (Reissue, Role) {
     let role = match entry.role {
         Some(r) => r,
         None if entry.dns_names.is_empty() && entry.ip_addresses.is_empty() => Role::Client,
         None => Role::Server,
     };
-    (Reissue::of(&entry.cert_path, x), role)
+    (Reissue::of(&entry.cert_path, &entry.cert), role)
 }
 
 /// The pair: the key exists, can be read, and belongs to the certificate.
@@ -544,7 +536,7 @@ fn key_findings(entry: &Entry, leaf: &Leaf<'_>) -> Result<Vec<Finding>> {
             )]);
         }
     };
-    Ok(verify::key_finding(leaf, &entry.key_path, &key)?
+    Ok(judge::key_finding(leaf, &entry.key_path, &key)?
         .into_iter()
         .collect())
 }
@@ -663,19 +655,14 @@ fn endpoint_findings(
     }
     let mut covering = false;
     for s in servers {
-        covering |= s
-            .chain
-            .first()
-            .is_some_and(|der| verify::covers(der, &name));
+        covering |= judge::covers(&s.cert, &name);
     }
     if !covering {
         let main = servers
             .iter()
             .find(|s| s.name == "server")
             .unwrap_or(&servers[0]);
-        let der = read::certificate(&main.cert_path)?;
-        let x = read::parse_cert(&der)?;
-        let info = CertInfo::of(&x, &der, OffsetDateTime::now_utc())?;
+        let info = CertInfo::of(&main.cert, OffsetDateTime::now_utc());
         let listed = servers
             .iter()
             .map(|s| format!("`{}`", s.cert_path.display()))
@@ -701,7 +688,7 @@ fn endpoint_findings(
             Code::NameMismatch,
             &about,
             problem,
-            Reissue::of(&main.cert_path, &x).command(Role::Server, Some(&ep.host)),
+            Reissue::of(&main.cert_path, &main.cert).command(Role::Server, Some(&ep.host)),
         ));
     }
     Ok(findings)

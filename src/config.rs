@@ -750,15 +750,12 @@ fn default_host(server: &Entry) -> Result<String> {
 }
 
 /// Whether `host` is one of the certificate's names (a wildcard covers one leftmost label).
-/// Whether `server` covers `host`, by the one host-coverage test (`verify::covers`).
+/// Whether `server` covers `host`, by the one host-coverage test (`judge::covers`).
 fn names_host(server: &Entry, host: &str) -> bool {
     let Ok(name) = rustls::pki_types::ServerName::try_from(host.to_string()) else {
         return false;
     };
-    server
-        .chain
-        .first()
-        .is_some_and(|der| crate::verify::covers(der, &name))
+    crate::judge::covers(&server.cert, &name)
 }
 
 fn server_names(server: &Entry) -> String {

@@ -15,10 +15,10 @@ use x509_parser::extensions::{GeneralName, ParsedExtension};
 use x509_parser::oid_registry::{OID_PKCS1_SHA1WITHRSA, OID_SHA1_WITH_RSA};
 use x509_parser::prelude::FromDer;
 
+use crate::cert::ip_from_bytes;
 use crate::cli::LeafArgs;
 use crate::issue::{self, file_stem};
 use crate::key::KeyType;
-use crate::pki::ip_from_bytes;
 use crate::profile::{self, Role};
 use crate::read;
 use crate::san::{self, San};

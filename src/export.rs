@@ -14,8 +14,10 @@ use p12_keystore::{
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use zeroize::Zeroizing;
 
+use crate::cert::Cert;
 use crate::cli::{P12Args, P12PasswordArgs, TruststoreArgs};
 use crate::issue::{self, file_stem};
+use crate::judge;
 use crate::read;
 use crate::store::{self, Output};
 
@@ -83,18 +85,13 @@ fn p12_cert(der: &CertificateDer<'_>, path: &Path) -> Result<Certificate> {
     })
 }
 
-/// The certificate of `ca_path` that issued `leaf`: its subject is the leaf's issuer and its
-/// key verifies the leaf's signature (during a CA rotation ca.crt holds two).
+/// The certificate of `ca_path` that issued `leaf`, by the judge's chain check (during a CA
+/// rotation ca.crt holds two).
 fn issuer_of<'a>(
-    leaf: &x509_parser::certificate::X509Certificate<'_>,
+    leaf: &Cert,
     cas: &'a [CertificateDer<'static>],
 ) -> Option<&'a CertificateDer<'static>> {
-    cas.iter().find(|der| {
-        read::parse_cert(der).is_ok_and(|ca| {
-            ca.subject().as_raw() == leaf.issuer().as_raw()
-                && leaf.verify_signature(Some(ca.public_key())).is_ok()
-        })
-    })
+    cas.iter().find(|ca| judge::signed_by(leaf, ca))
 }
 
 /// `otelpki export p12 --name NAME`.
@@ -111,7 +108,7 @@ pub fn p12(dir: &Path, args: &P12Args) -> Result<()> {
     store::refuse_existing(&[Output::key(out.clone(), "")], args.password.force)
         .map_err(|e| issue::with_hint(e, hint))?;
     let leaf_der = read::certificate(&crt)?;
-    let leaf = read::parse_cert(&leaf_der)
+    let leaf = Cert::parse(&leaf_der)
         .with_context(|| format!("`{}` is not a usable certificate", crt.display()))?;
     if !key_path.exists() {
         bail!(
@@ -131,7 +128,7 @@ pub fn p12(dir: &Path, args: &P12Args) -> Result<()> {
         ),
     };
     let key_pair = read::key_pair(&key_path)?;
-    if !crate::verify::key_matches(&key_pair, &leaf) {
+    if !leaf.matches_key(key_pair.public_key_raw()) {
         bail!(
             "`{}` does not belong to `{}`; issue the pair again",
             key_path.display(),

@@ -13,14 +13,13 @@ use rcgen::{ExtendedKeyUsagePurpose, Issuer, SanType};
 use serde::Serialize;
 use time::{Duration, OffsetDateTime};
 
+use crate::cert::Cert;
 use crate::cli::FixturesArgs;
 use crate::issue::{self, Signed};
 use crate::key::{KeyType, PrivateKey};
-use crate::pki::ip_from_bytes;
 use crate::profile::{self, Role, Spec};
 use crate::seed::{self, Key, Source};
 use crate::store::{self, AlreadyExists, Output};
-use x509_parser::extensions::GeneralName;
 
 /// Validity of the fixture CA and of the good leaves.
 pub const CA_DAYS: u32 = 3650;
@@ -467,44 +466,21 @@ impl SetBuilder<'_> {
         let der = pem::parse(&signed.cert_pem)
             .context("cannot read back a certificate just made")?
             .into_contents();
-        let x = crate::read::parse_cert(&der)?;
-        let names = x
-            .subject_alternative_name()
-            .ok()
-            .flatten()
-            .map(|san| {
-                san.value
-                    .general_names
-                    .iter()
-                    .filter_map(|gn| match gn {
-                        GeneralName::DNSName(d) => Some(crate::text::printable(d).into_owned()),
-                        GeneralName::IPAddress(b) => ip_from_bytes(b).map(|ip| ip.to_string()),
-                        _ => None,
-                    })
-                    .collect()
-            })
-            .unwrap_or_default();
-        let time = |t: i64| OffsetDateTime::from_unix_timestamp(t).context("date out of range");
+        let made = Cert::parse(&der.into())?;
         self.fixtures.push(Fixture {
             name: name.to_string(),
             set: about.set,
             role,
             key: write_key.then_some(key),
             issuer: issuer.to_string(),
-            common_name: x
-                .subject()
-                .iter_common_name()
-                .next()
-                .and_then(|cn| cn.as_str().ok())
-                .map(|cn| crate::text::printable(cn).into_owned())
-                .unwrap_or_default(),
-            names,
+            names: made.host_names(),
             expect: about.expect,
             purpose: about.purpose,
-            sha256: crate::inspect::sha256_hex(&der),
-            serial: x.raw_serial_as_string().replace(':', ""),
-            not_before: time(x.validity().not_before.timestamp())?,
-            not_after: time(x.validity().not_after.timestamp())?,
+            serial: made.serial.to_ascii_lowercase(),
+            not_before: made.not_before,
+            not_after: made.not_after,
+            sha256: made.fingerprint,
+            common_name: made.common_name.unwrap_or_default(),
             cert,
         });
         Ok(())

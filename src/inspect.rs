@@ -7,19 +7,18 @@ use std::path::Path;
 
 use anyhow::{Context, Result};
 use rcgen::PublicKeyData;
-use rustls::pki_types::PrivateKeyDer;
+use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use serde::Serialize;
 use time::OffsetDateTime;
 use time::macros::format_description;
-use x509_parser::certificate::X509Certificate;
-use x509_parser::extensions::{GeneralName, ParsedExtension};
 use x509_parser::prelude::FromDer;
-use x509_parser::public_key::PublicKey;
 use x509_parser::x509::SubjectPublicKeyInfo;
 
+pub use crate::cert::PublicKeyInfo;
+use crate::cert::{AltName, Cert};
 use crate::cli::InspectArgs;
-use crate::key::KeyType;
 use crate::read::{self, Item};
+use crate::san::San;
 use crate::text::printable;
 
 /// One entry of `inspect --json`: a certificate or key found in `file` at position `index`
@@ -96,6 +95,20 @@ pub struct Name {
     pub value: String,
 }
 
+impl Name {
+    fn of(name: &AltName) -> Name {
+        let (kind, value) = match name {
+            AltName::San(San::Dns(d)) => ("dns", printable(d).into_owned()),
+            AltName::San(San::Ip(ip)) => ("ip", ip.to_string()),
+            AltName::BadIp(hex) => ("ip", hex.clone()),
+            AltName::San(San::Uri(u)) => ("uri", printable(u).into_owned()),
+            AltName::San(San::Email(e)) => ("email", printable(e).into_owned()),
+            AltName::Other(text) => ("other", text.clone()),
+        };
+        Name { kind, value }
+    }
+}
+
 impl std::fmt::Display for Name {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self.kind {
@@ -103,18 +116,6 @@ impl std::fmt::Display for Name {
             kind => write!(f, "{kind}:{}", self.value),
         }
     }
-}
-
-/// A public key: its algorithm and size, and the SHA-256 of its SubjectPublicKeyInfo.
-#[derive(Clone, Debug, Serialize)]
-pub struct PublicKeyInfo {
-    /// e.g. `ECDSA P-256`, `RSA`, `Ed25519`.
-    pub algorithm: String,
-    pub bits: Option<usize>,
-    /// The otelpki key type (`ecdsa-p256`, ...), if it is one otelpki issues.
-    pub key_type: Option<KeyType>,
-    /// SHA-256 of the DER SubjectPublicKeyInfo (the same for a certificate and its key).
-    pub sha256: String,
 }
 
 /// A private key, described without any of its secret.
@@ -177,115 +178,12 @@ pub fn items_of(path: &Path, items: &[Item], now: OffsetDateTime) -> Result<Vec<
     Ok(entries)
 }
 
-/// `AB:CD:...`: SHA-256 in the form openssl prints fingerprints.
-pub fn sha256_hex(bytes: &[u8]) -> String {
-    let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, bytes);
-    hex_colon(digest.as_ref())
-}
-
-fn hex_colon(bytes: &[u8]) -> String {
-    bytes
-        .iter()
-        .map(|b| format!("{b:02X}"))
-        .collect::<Vec<_>>()
-        .join(":")
-}
-
 /// A time as people read it: 2027-11-25 10:00:00 UTC.
 pub fn when(t: OffsetDateTime) -> String {
     t.format(format_description!(
         "[year]-[month]-[day] [hour]:[minute]:[second] UTC"
     ))
     .unwrap_or_else(|_| t.to_string())
-}
-
-/// The time of an X.509 date.
-pub fn time_of(t: x509_parser::time::ASN1Time) -> Result<OffsetDateTime> {
-    OffsetDateTime::from_unix_timestamp(t.timestamp()).context("certificate date out of range")
-}
-
-/// A certificate's subjectAltNames.
-pub fn names(x: &X509Certificate<'_>) -> Vec<Name> {
-    let Ok(Some(san)) = x.subject_alternative_name() else {
-        return Vec::new();
-    };
-    san.value
-        .general_names
-        .iter()
-        .map(|gn| match gn {
-            GeneralName::DNSName(d) => Name {
-                kind: "dns",
-                value: printable(d).into_owned(),
-            },
-            GeneralName::IPAddress(b) => Name {
-                kind: "ip",
-                value: crate::pki::ip_from_bytes(b)
-                    .map(|ip| ip.to_string())
-                    .unwrap_or_else(|| hex_colon(b)),
-            },
-            GeneralName::URI(u) => Name {
-                kind: "uri",
-                value: printable(u).into_owned(),
-            },
-            GeneralName::RFC822Name(e) => Name {
-                kind: "email",
-                value: printable(e).into_owned(),
-            },
-            other => Name {
-                kind: "other",
-                value: printable(&other.to_string()).into_owned(),
-            },
-        })
-        .collect()
-}
-
-impl PublicKeyInfo {
-    pub fn of(spki: &SubjectPublicKeyInfo<'_>) -> PublicKeyInfo {
-        let (algorithm, bits) = match spki.parsed() {
-            Ok(PublicKey::RSA(rsa)) => ("RSA".to_string(), Some(rsa.key_size())),
-            Ok(PublicKey::EC(point)) => {
-                let curve = spki
-                    .algorithm
-                    .parameters
-                    .as_ref()
-                    .and_then(|p| p.as_oid().ok())
-                    .map(|oid| curve_name(&oid.to_id_string()));
-                let name = match curve {
-                    Some(c) => format!("ECDSA {c}"),
-                    None => "ECDSA".to_string(),
-                };
-                (name, Some(point.key_size()))
-            }
-            Ok(PublicKey::Unknown(_))
-                if spki.algorithm.algorithm == x509_parser::oid_registry::OID_SIG_ED25519 =>
-            {
-                ("Ed25519".to_string(), Some(256))
-            }
-            _ => (
-                format!(
-                    "unknown ({})",
-                    read::extension_name(&spki.algorithm.algorithm)
-                ),
-                None,
-            ),
-        };
-        PublicKeyInfo {
-            algorithm,
-            bits,
-            key_type: KeyType::of_spki(spki),
-            sha256: sha256_hex(spki.raw),
-        }
-    }
-}
-
-fn curve_name(oid: &str) -> String {
-    match oid {
-        "1.2.840.10045.3.1.7" => "P-256".into(),
-        "1.3.132.0.34" => "P-384".into(),
-        "1.3.132.0.35" => "P-521".into(),
-        "1.3.132.0.10" => "secp256k1".into(),
-        other => other.into(),
-    }
 }
 
 impl KeyInfo {
@@ -311,100 +209,38 @@ impl KeyInfo {
 }
 
 impl CertInfo {
-    pub fn from_der(der: &[u8], now: OffsetDateTime) -> Result<CertInfo> {
-        let x = read::parse_cert(der)?;
-        CertInfo::of(&x, der, now)
+    pub fn from_der(der: &CertificateDer<'_>, now: OffsetDateTime) -> Result<CertInfo> {
+        Ok(CertInfo::of(&Cert::parse(der)?, now))
     }
 
-    pub fn of(x: &X509Certificate<'_>, der: &[u8], now: OffsetDateTime) -> Result<CertInfo> {
-        let bc = x.basic_constraints().ok().flatten().map(|b| b.value);
-        let key_usage = match x.key_usage() {
-            Ok(Some(ku)) => {
-                let ku = ku.value;
-                [
-                    (ku.digital_signature(), "digitalSignature"),
-                    (ku.non_repudiation(), "nonRepudiation"),
-                    (ku.key_encipherment(), "keyEncipherment"),
-                    (ku.data_encipherment(), "dataEncipherment"),
-                    (ku.key_agreement(), "keyAgreement"),
-                    (ku.key_cert_sign(), "keyCertSign"),
-                    (ku.crl_sign(), "cRLSign"),
-                    (ku.encipher_only(), "encipherOnly"),
-                    (ku.decipher_only(), "decipherOnly"),
-                ]
-                .into_iter()
-                .filter_map(|(set, name)| set.then_some(name))
-                .collect()
-            }
-            _ => Vec::new(),
-        };
-        let extended_key_usage = match x.extended_key_usage() {
-            Ok(Some(eku)) => {
-                let e = eku.value;
-                let mut v: Vec<String> = [
-                    (e.any, "anyExtendedKeyUsage"),
-                    (e.server_auth, "serverAuth"),
-                    (e.client_auth, "clientAuth"),
-                    (e.code_signing, "codeSigning"),
-                    (e.email_protection, "emailProtection"),
-                    (e.time_stamping, "timeStamping"),
-                    (e.ocsp_signing, "OCSPSigning"),
-                ]
-                .into_iter()
-                .filter(|(set, _)| *set)
-                .map(|(_, name)| name.to_string())
-                .collect();
-                v.extend(e.other.iter().map(|oid| oid.to_id_string()));
-                v
-            }
-            _ => Vec::new(),
-        };
-        let unknown_critical_extensions = x
-            .extensions()
-            .iter()
-            .filter(|e| {
-                e.critical
-                    && matches!(
-                        e.parsed_extension(),
-                        ParsedExtension::UnsupportedExtension { .. } | ParsedExtension::Unparsed
-                    )
-            })
-            .map(|e| read::extension_name(&e.oid))
-            .collect();
-        let not_before = time_of(x.validity().not_before)?;
-        let not_after = time_of(x.validity().not_after)?;
-        let validity = if now > not_after {
+    /// The certificate described at the time `now`.
+    pub fn of(cert: &Cert, now: OffsetDateTime) -> CertInfo {
+        let validity = if now > cert.not_after {
             Validity::Expired
-        } else if now < not_before {
+        } else if now < cert.not_before {
             Validity::NotYetValid
         } else {
             Validity::Valid
         };
-        let serial = x
-            .tbs_certificate
-            .raw_serial()
-            .iter()
-            .map(|b| format!("{b:02X}"))
-            .collect::<String>();
-        Ok(CertInfo {
-            subject: printable(&x.subject().to_string()).into_owned(),
-            issuer: printable(&x.issuer().to_string()).into_owned(),
-            self_signed: x.subject().as_raw() == x.issuer().as_raw(),
-            serial,
-            sans: names(x),
-            public_key: PublicKeyInfo::of(x.public_key()),
-            is_ca: bc.is_some_and(|b| b.ca),
-            path_len: bc.and_then(|b| b.path_len_constraint),
-            key_usage,
-            extended_key_usage,
-            unknown_critical_extensions,
-            not_before,
-            not_after,
-            days_left: (not_after - now).whole_days(),
+        CertInfo {
+            subject: cert.subject.clone(),
+            issuer: cert.issuer.clone(),
+            self_signed: cert.self_signed,
+            serial: cert.serial.clone(),
+            sans: cert.alt_names.iter().map(Name::of).collect(),
+            public_key: cert.public_key.clone(),
+            is_ca: cert.is_ca,
+            path_len: cert.path_len,
+            key_usage: cert.key_usage.clone(),
+            extended_key_usage: cert.extended_key_usage.clone(),
+            unknown_critical_extensions: cert.unknown_critical_extensions.clone(),
+            not_before: cert.not_before,
+            not_after: cert.not_after,
+            days_left: (cert.not_after - now).whole_days(),
             validity,
-            sha256_fingerprint: sha256_hex(der),
+            sha256_fingerprint: cert.fingerprint.clone(),
             checked_at: now,
-        })
+        }
     }
 
     /// "valid, 364 days left" / "expired 3 days ago" / "not valid for 2 more days".

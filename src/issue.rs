@@ -8,6 +8,7 @@ use anyhow::{Context, Result, bail};
 use rcgen::{Issuer, KeyPair, SigningKey};
 use time::OffsetDateTime;
 
+use crate::cert::Cert;
 use crate::cli::{ClientArgs, InitArgs, InitCaArgs, LeafArgs, ServerArgs};
 use crate::encrypt::{self, PassphraseSource};
 use crate::key::{ED25519_WARNING, KeyType, PrivateKey};
@@ -39,30 +40,21 @@ pub fn load_ca(
     now: OffsetDateTime,
     pass: &PassphraseSource,
 ) -> Result<Ca> {
-    let der = read::certificate(cert)?;
-    let x509 = read::parse_cert(&der)?;
-    let is_ca = x509
-        .basic_constraints()
-        .ok()
-        .flatten()
-        .is_some_and(|bc| bc.value.ca);
-    if !is_ca {
+    let ca = Cert::read(cert)?;
+    if !ca.is_ca {
         bail!(
             "`{}` is not a CA certificate (its basicConstraints lack CA:TRUE); pass a CA with \
              --ca-cert, or create one with `otelpki init-ca`",
             cert.display()
         );
     }
-    if let Ok(Some(ku)) = x509.key_usage() {
-        if !ku.value.key_cert_sign() {
-            bail!(
-                "`{}` may not sign certificates (its keyUsage lacks keyCertSign); use a CA that may",
-                cert.display()
-            );
-        }
+    if !ca.may_sign_certificates() {
+        bail!(
+            "`{}` may not sign certificates (its keyUsage lacks keyCertSign); use a CA that may",
+            cert.display()
+        );
     }
-    let not_before = time_of(x509.validity().not_before.timestamp())?;
-    let not_after = time_of(x509.validity().not_after.timestamp())?;
+    let (not_before, not_after) = (ca.not_before, ca.not_after);
     if not_after <= now {
         bail!(
             "the CA `{}` expired on {}; create a new one with `otelpki init-ca --force` and \
@@ -79,7 +71,7 @@ pub fn load_ca(
         );
     }
     let key_pair = read::key_pair_from(key, &encrypt::read_ca_key(key, pass)?.der)?;
-    if !crate::key::belongs_to(key_pair.public_key_raw(), &x509) {
+    if !ca.matches_key(key_pair.public_key_raw()) {
         bail!(
             "the key `{}` does not belong to the CA certificate `{}`; pass the matching pair \
              (--ca-cert and --ca-key)",
@@ -87,26 +79,15 @@ pub fn load_ca(
             cert.display()
         );
     }
-    let cn = x509
-        .subject()
-        .iter_common_name()
-        .next()
-        .and_then(|cn| cn.as_str().ok())
-        .map(|cn| crate::text::printable(cn).into_owned())
-        .unwrap_or_default();
-    let key_type = KeyType::of_spki(x509.public_key());
-    let issuer = Issuer::from_ca_cert_der(&der, key_pair)
+    let key_type = ca.key_type();
+    let issuer = Issuer::from_ca_cert_der(&ca.der, key_pair)
         .with_context(|| format!("cannot use `{}` as an issuer", cert.display()))?;
     Ok(Ca {
         issuer,
-        cn,
+        cn: ca.common_name.unwrap_or_default(),
         not_after,
         key_type,
     })
-}
-
-fn time_of(unix: i64) -> Result<OffsetDateTime> {
-    OffsetDateTime::from_unix_timestamp(unix).context("certificate date out of range")
 }
 
 pub use crate::model::date;

@@ -22,15 +22,6 @@ pub enum KeyType {
     Rsa4096,
 }
 
-/// Whether `public_key_raw` (a key pair's public key, as rcgen and our seeded signers give it)
-/// is the public key of the certificate `x`: the one key-matches-certificate test.
-pub fn belongs_to(
-    public_key_raw: &[u8],
-    x: &x509_parser::certificate::X509Certificate<'_>,
-) -> bool {
-    public_key_raw == x.public_key().subject_public_key.data.as_ref()
-}
-
 /// Printed whenever an Ed25519 key is made: the stacks that cannot use one
 /// (the SDKs' own documentation of their TLS settings). The quoted failures are the ones observed in
 /// tests/sdk.rs: the real Collector's words when a gRPC-core client connects to its Ed25519

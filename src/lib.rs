@@ -2,6 +2,7 @@
 //! modules; `fixtures` is also meant to be used from other crates' tests.
 
 pub mod apply;
+pub mod cert;
 pub mod check;
 pub mod cli;
 pub mod config;
@@ -12,6 +13,7 @@ pub mod export;
 pub mod fixtures;
 pub mod inspect;
 pub mod issue;
+pub mod judge;
 pub mod key;
 pub mod model;
 pub mod pki;

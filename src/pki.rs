@@ -7,8 +7,8 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
 use time::OffsetDateTime;
-use x509_parser::extensions::GeneralName;
 
+use crate::cert::Cert;
 use crate::key::KeyType;
 use crate::profile::Role;
 use crate::read;
@@ -35,8 +35,10 @@ pub struct Entry {
     pub not_before: OffsetDateTime,
     #[serde(with = "time::serde::rfc3339")]
     pub not_after: OffsetDateTime,
-    /// The file's certificates as read (the first is this one): commands that judge the
-    /// certificate take it from here rather than reading the file again.
+    /// The certificate, parsed once: commands that judge it take it from here.
+    #[serde(skip)]
+    pub cert: Cert,
+    /// The file's certificates as read (the first is `cert`; any others are intermediates).
     #[serde(skip)]
     pub chain: Vec<rustls::pki_types::CertificateDer<'static>>,
 }
@@ -44,67 +46,33 @@ pub struct Entry {
 impl Entry {
     pub fn from_file(cert_path: &Path) -> Result<Entry> {
         let chain = read::certificates(cert_path)?;
-        let der = &chain[0];
-        let x = read::parse_cert(der)
+        let cert = Cert::parse(&chain[0])
             .with_context(|| format!("`{}` is not a usable certificate", cert_path.display()))?;
-        let name = stem(cert_path);
         let key_path = cert_path.with_extension("key");
-        let is_ca = x
-            .basic_constraints()
-            .ok()
-            .flatten()
-            .is_some_and(|bc| bc.value.ca);
-        let eku = x.extended_key_usage().ok().flatten().map(|e| e.value);
-        let role = match (is_ca, eku) {
-            (true, _) => Some(Role::Ca),
-            (false, Some(e)) if e.server_auth && !e.client_auth => Some(Role::Server),
-            (false, Some(e)) if e.client_auth && !e.server_auth => Some(Role::Client),
-            _ => None,
-        };
-        let mut dns_names = Vec::new();
-        let mut ip_addresses = Vec::new();
-        if let Ok(Some(san)) = x.subject_alternative_name() {
-            for gn in &san.value.general_names {
-                match gn {
-                    GeneralName::DNSName(d) => dns_names.push(printable(d).into_owned()),
-                    GeneralName::IPAddress(b) => {
-                        if let Some(ip) = ip_from_bytes(b) {
-                            ip_addresses.push(ip.to_string());
-                        }
-                    }
-                    _ => {}
-                }
+        let (mut dns_names, mut ip_addresses) = (Vec::new(), Vec::new());
+        for san in cert.sans() {
+            match san {
+                San::Dns(d) => dns_names.push(printable(d).into_owned()),
+                San::Ip(ip) => ip_addresses.push(ip.to_string()),
+                _ => {}
             }
         }
-        let first =
-            |it: &mut dyn Iterator<Item = &x509_parser::x509::AttributeTypeAndValue<'_>>| {
-                it.next()
-                    .and_then(|a| a.as_str().ok())
-                    .map(|s| printable(s).into_owned())
-            };
         Ok(Entry {
-            name,
+            name: stem(cert_path),
             cert_path: cert_path.to_path_buf(),
             key_exists: key_path.exists(),
             key_path,
-            role,
-            common_name: first(&mut x.subject().iter_common_name()),
-            organization: first(&mut x.subject().iter_organization()),
+            role: cert.role(),
+            common_name: cert.common_name.clone(),
+            organization: cert.organization.clone(),
             dns_names,
             ip_addresses,
-            key_type: KeyType::of_spki(x.public_key()),
-            not_before: OffsetDateTime::from_unix_timestamp(x.validity().not_before.timestamp())?,
-            not_after: OffsetDateTime::from_unix_timestamp(x.validity().not_after.timestamp())?,
-            chain: chain.clone(),
+            key_type: cert.key_type(),
+            not_before: cert.not_before,
+            not_after: cert.not_after,
+            cert,
+            chain,
         })
-    }
-}
-
-pub fn ip_from_bytes(b: &[u8]) -> Option<std::net::IpAddr> {
-    match b.len() {
-        4 => <[u8; 4]>::try_from(b).ok().map(std::net::IpAddr::from),
-        16 => <[u8; 16]>::try_from(b).ok().map(std::net::IpAddr::from),
-        _ => None,
     }
 }
 
@@ -189,22 +157,4 @@ fn stem(path: &Path) -> String {
 /// The entries of one role.
 pub fn of_role(entries: &[Entry], role: Role) -> impl Iterator<Item = &Entry> {
     entries.iter().filter(move |e| e.role == Some(role))
-}
-
-/// Every SAN of a certificate, as `San` values.
-pub fn sans_of(x: &x509_parser::certificate::X509Certificate<'_>) -> Vec<San> {
-    let Ok(Some(ext)) = x.subject_alternative_name() else {
-        return Vec::new();
-    };
-    ext.value
-        .general_names
-        .iter()
-        .filter_map(|gn| match gn {
-            GeneralName::DNSName(d) => Some(San::Dns(d.to_string())),
-            GeneralName::IPAddress(b) => ip_from_bytes(b).map(San::Ip),
-            GeneralName::URI(u) => Some(San::Uri(u.to_string())),
-            GeneralName::RFC822Name(m) => Some(San::Email(m.to_string())),
-            _ => None,
-        })
-        .collect()
 }

@@ -15,13 +15,13 @@ use time::OffsetDateTime;
 use crate::cli::RenewArgs;
 use crate::encrypt::PassphraseSource;
 use crate::issue::{self, Ca};
+use crate::judge;
 use crate::key::KeyType;
 use crate::pki::{self, Entry};
 use crate::profile::{self, Role, Spec};
 use crate::read;
 use crate::san::San;
 use crate::store::{self, Output};
-use crate::verify;
 
 /// A leaf `renew` re-issued (or, with --dry-run, would), and why.
 #[derive(Debug, Serialize)]
@@ -82,10 +82,9 @@ pub(crate) fn reissue(
             entry.cert_path.display()
         )
     })?;
-    let der = read::certificate(&entry.cert_path)?;
-    let x = read::parse_cert(&der)?;
-    let sans = crate::pki::sans_of(&x)
-        .iter()
+    let sans = entry
+        .cert
+        .sans()
         .map(San::to_rcgen)
         .collect::<Result<Vec<_>>>()?;
     let (not_before, not_after) = profile::validity(now, lifetime_days(entry));
@@ -147,8 +146,7 @@ fn due_reason(
     within: &crate::model::Window,
     now: OffsetDateTime,
 ) -> Result<Option<String>> {
-    let der = read::certificate(&entry.cert_path)?;
-    if !verify::signed_by(&der, signer) {
+    if !judge::signed_by(&entry.cert, signer) {
         return Ok(Some(
             "not signed by the current CA (the first certificate of ca.crt)".into(),
         ));

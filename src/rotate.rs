@@ -24,10 +24,11 @@ use rustls::pki_types::CertificateDer;
 use serde::Serialize;
 use time::OffsetDateTime;
 
+use crate::cert::Cert;
 use crate::cli::{RotateFinishArgs, RotateStartArgs, RotateStatusArgs, RotateSwitchArgs};
 use crate::encrypt::{self, PassphraseSource};
-use crate::inspect::sha256_hex;
 use crate::issue;
+use crate::judge;
 use crate::key::KeyType;
 use crate::pki::{self, Entry};
 use crate::profile::{self, Spec};
@@ -35,7 +36,6 @@ use crate::read;
 use crate::renew;
 use crate::report;
 use crate::store::{self, Output};
-use crate::verify;
 
 /// Where a rotation stands.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -254,20 +254,15 @@ pub fn start(dir: &Path, args: &RotateStartArgs) -> Result<()> {
     // Refuses a CA that cannot sign, a wrong passphrase, a key that does not match.
     let current = issue::load_ca(&ca_crt, &ca_key, now, &pass)?;
     let old = &state.bundle[0];
-    let x = read::parse_cert(old)?;
+    let old_cert = Cert::parse(old)?;
     let key_type = args
         .key_type
         .or(current.key_type)
         .unwrap_or(KeyType::EcdsaP256);
     issue::warn_key_type(key_type);
-    let org = x
-        .subject()
-        .iter_organization()
-        .next()
-        .and_then(|o| o.as_str().ok())
-        .map(str::to_string);
+    let org = old_cert.organization.clone();
     let days = args.days.unwrap_or_else(|| {
-        let life = x.validity().not_after.timestamp() - x.validity().not_before.timestamp();
+        let life = (old_cert.not_after - old_cert.not_before).whole_seconds();
         u32::try_from((life / 86_400).clamp(1, 36_500)).unwrap_or(3650)
     });
     let (not_before, not_after) = profile::validity(now, days);
@@ -332,7 +327,7 @@ pub fn switch(dir: &Path, args: &RotateSwitchArgs) -> Result<()> {
     let next = issue::load_ca(&next_crt, &next_key, now, &pass)?;
     let next_der = read::certificate(&next_crt)?;
     let old_der = &state.bundle[0];
-    let old_type = KeyType::of_spki(read::parse_cert(old_der)?.public_key());
+    let old_type = Cert::parse(old_der)?.key_type();
     let entries = pki::scan(dir)?;
     let mut replace = vec![
         Output::key(ca_key.clone(), read::read_small(&next_key)?),
@@ -398,8 +393,7 @@ fn under_old(
 ) -> Result<Vec<String>> {
     let mut names = Vec::new();
     for entry in renew::leaves(entries) {
-        let der = read::certificate(&entry.cert_path)?;
-        if verify::signed_by(&der, old) && !verify::signed_by(&der, new) {
+        if judge::signed_by(&entry.cert, old) && !judge::signed_by(&entry.cert, new) {
             names.push(entry.name.clone());
         }
     }
@@ -485,18 +479,12 @@ pub struct CaView {
 
 impl CaView {
     fn of(der: &CertificateDer<'_>) -> Result<CaView> {
-        let x = read::parse_cert(der)?;
+        let cert = Cert::parse(der)?;
         Ok(CaView {
-            common_name: x
-                .subject()
-                .iter_common_name()
-                .next()
-                .and_then(|c| c.as_str().ok())
-                .map(|c| crate::text::printable(c).into_owned())
-                .unwrap_or_default(),
-            key_type: KeyType::of_spki(x.public_key()),
-            not_after: OffsetDateTime::from_unix_timestamp(x.validity().not_after.timestamp())?,
-            sha256: sha256_hex(der),
+            key_type: cert.key_type(),
+            not_after: cert.not_after,
+            sha256: cert.fingerprint,
+            common_name: cert.common_name.unwrap_or_default(),
         })
     }
 }

@@ -17,7 +17,10 @@ fn parsed(path: &Path, f: impl FnOnce(&X509Certificate<'_>)) {
 fn san_text(g: &GeneralName<'_>) -> String {
     match g {
         GeneralName::IPAddress(b) => {
-            format!("IPAddress({})", otelpki::pki::ip_from_bytes(b).expect("ip"))
+            format!(
+                "IPAddress({})",
+                otelpki::cert::ip_from_bytes(b).expect("ip")
+            )
         }
         other => other.to_string(),
     }

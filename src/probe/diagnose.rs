@@ -13,12 +13,12 @@ use super::Setup;
 use super::net::Wire;
 use super::otlp::{End, Exchange};
 use super::tls::{Stop, alert_name};
+use crate::cert::Cert;
 use crate::endpoint::{GRPC_PORT, HTTP_PORT, Protocol, protocol_name};
+use crate::judge::{self, Leaf, Reissue};
 use crate::model::Purpose;
 use crate::profile::Role;
-use crate::read;
 use crate::report::{self, Code, Finding};
-use crate::verify::{self, Leaf, Reissue};
 
 /// nginx's words (ingress-nginx's too) when `ssl_verify_client` is on and no certificate came.
 const NGINX_NO_CERT: &str = "No required SSL certificate was sent";
@@ -117,15 +117,15 @@ pub fn handshake(
         Stop::Tls(rustls::Error::InvalidCertificate(e)) => {
             let mut found = Vec::new();
             if let Some(leaf_der) = chain.first() {
-                let x = read::parse_cert(leaf_der).ok();
-                if let Some(x) = x {
+                if let Ok(cert) = Cert::parse(leaf_der) {
                     let leaf = Leaf {
                         about: format!("the certificate of {about}"),
-                        chain,
+                        cert: &cert,
+                        intermediates: &chain[1..],
                         role: Role::Server,
-                        reissue: Reissue::remote(setup.dir, &x),
+                        reissue: Reissue::remote(setup.dir, &cert),
                     };
-                    found = verify::judge(
+                    found = judge::judge(
                         &leaf,
                         setup.anchors,
                         Some(Purpose::Server),
@@ -752,7 +752,7 @@ mod tests {
     /// A Setup for `url` in DIR `certs`, with a client certificate issued by `issuer`.
     fn with_setup<T>(url: &str, issuer: Option<&str>, f: impl FnOnce(&Setup<'_>) -> T) -> T {
         let ep = crate::endpoint::parse(url).unwrap();
-        let anchors = crate::verify::Anchors {
+        let anchors = crate::judge::Anchors {
             path: "certs/ca.crt".into(),
             certs: Vec::new(),
         };

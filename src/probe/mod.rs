@@ -27,12 +27,12 @@ use rustls::{ClientConnection, ProtocolVersion};
 use serde::Serialize;
 use time::OffsetDateTime;
 
+use crate::cert::Cert;
 use crate::cli::ProbeArgs;
 use crate::endpoint::{Endpoint, GRPC_PORT, HTTP_PORT, Protocol, Scheme, protocol_name};
 use crate::inspect::CertInfo;
-use crate::read;
+use crate::judge::{Anchors, Reissue};
 use crate::report::{self, Code, Finding, Outcome};
-use crate::verify::{Anchors, Reissue};
 
 use net::Wire;
 use otlp::Exchange;
@@ -143,13 +143,8 @@ pub fn run(dir: &Path, args: &ProbeArgs) -> Result<Outcome> {
     };
     let client = match &args.cert {
         Some(c) => {
-            let der = read::certificate(c)?;
-            let x = read::parse_cert(&der)?;
-            Some((
-                c.as_path(),
-                Reissue::of(c, &x),
-                crate::text::printable(&x.issuer().to_string()).into_owned(),
-            ))
+            let cert = Cert::read(c)?;
+            Some((c.as_path(), Reissue::of(c, &cert), cert.issuer))
         }
         None => None,
     };

@@ -24,8 +24,8 @@ use tokio::io::AsyncWrite;
 use x509_parser::prelude::FromDer;
 
 use super::net::{Wire, is_closed};
+use crate::judge::Anchors;
 use crate::read;
-use crate::verify::Anchors;
 
 /// A ServerCertVerifier that keeps the chain the server presented, then lets rustls's own
 /// WebPkiServerVerifier decide.
