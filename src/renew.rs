@@ -54,6 +54,7 @@ pub struct RenewOptions {
     /// A shell command to run once after any renewal.
     pub exec: Option<String>,
     pub dry_run: bool,
+    /// The output is JSON: the hook's standard output goes to standard error.
     pub json: bool,
     pub passphrase: PassphraseOptions,
 }

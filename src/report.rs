@@ -398,4 +398,40 @@ mod tests {
         );
         assert_eq!(render(&[]), "ok: no problems found\n");
     }
+
+    #[derive(Serialize)]
+    struct Looked {
+        file: &'static str,
+    }
+
+    #[test]
+    fn a_verdict_is_its_text_then_the_findings_or_one_json_document() -> Result<()> {
+        let found = Verdict {
+            details: Looked { file: "a.crt" },
+            text: "a.crt: looked at\n".into(),
+            findings: vec![Finding::new(Code::Expired, "a.crt", "it expired", "renew")],
+        };
+        assert_eq!(
+            found.text(),
+            "a.crt: looked at\nproblem [expired] a.crt: it expired\n    fix: renew\n1 problem found\n"
+        );
+        assert_eq!(
+            found.json()?,
+            "{\n  \"ok\": false,\n  \"findings\": [\n    {\n      \"code\": \"expired\",\n      \
+             \"about\": \"a.crt\",\n      \"problem\": \"it expired\",\n      \"fix\": \"renew\"\n    \
+             }\n  ],\n  \"file\": \"a.crt\"\n}\n"
+        );
+        assert_eq!(found.outcome(), Outcome::Findings);
+        let clean = Verdict {
+            findings: Vec::new(),
+            ..found
+        };
+        assert_eq!(clean.outcome(), Outcome::Clean);
+        assert!(
+            clean
+                .json()?
+                .starts_with("{\n  \"ok\": true,\n  \"findings\": [],\n")
+        );
+        Ok(())
+    }
 }

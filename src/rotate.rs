@@ -52,6 +52,7 @@ pub struct StartOptions {
 pub struct SwitchOptions {
     /// A shell command to run once after the leaves were re-issued.
     pub exec: Option<String>,
+    /// The output is JSON: the hook's standard output goes to standard error.
     pub json: bool,
     pub passphrase: PassphraseOptions,
 }
