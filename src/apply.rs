@@ -3,7 +3,6 @@
 //! leaves the rest alone, and says per file what it did. Everything is signed in one process
 //! and published in one batch per kind of write, so a thousand clients cost milliseconds each.
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
@@ -13,8 +12,7 @@ use serde::{Deserialize, Deserializer, Serialize, de::Error as _};
 use time::{Duration, OffsetDateTime};
 use toml::Spanned;
 
-use crate::cli::ApplyArgs;
-use crate::encrypt::{self, PassphraseSource};
+use crate::encrypt::{self, PassphraseOptions, PassphraseSource};
 use crate::issue::{self, Ca, Signed};
 use crate::judge;
 use crate::key::{ED25519_WARNING, KeyType};
@@ -22,7 +20,7 @@ use crate::model::Purpose;
 use crate::pki::{self, Entry};
 use crate::profile::{self, Role, Spec};
 use crate::read;
-use crate::report;
+use crate::report::{self, Render};
 use crate::san::{self, San};
 use crate::seed::{self, Key, Source};
 use crate::store::{self, Output};
@@ -754,7 +752,22 @@ fn pair_outputs(crt: &Path, key: &Path, signed: &Signed) -> Vec<Output> {
 }
 
 /// `otelpki apply`.
-pub fn run(dir: &Path, args: &ApplyArgs) -> Result<()> {
+#[derive(Clone, Debug)]
+pub struct ApplyOptions {
+    /// The TOML spec.
+    pub spec: PathBuf,
+    /// Derive new keys and serial numbers from this text.
+    pub seed: Option<String>,
+    /// None: SOURCE_DATE_EPOCH, else the clock.
+    pub now: Option<OffsetDateTime>,
+    pub dry_run: bool,
+    /// Let a new CA key type replace the CA at once.
+    pub replace_ca: bool,
+    pub passphrase: PassphraseOptions,
+}
+
+/// `otelpki apply`.
+pub fn run(dir: &Path, args: &ApplyOptions) -> Result<Report> {
     let text = read_spec(&args.spec)?;
     let mut plan = parse(&args.spec, &text)?;
     plan.replace_ca = args.replace_ca;
@@ -814,57 +827,54 @@ pub fn run(dir: &Path, args: &ApplyArgs) -> Result<()> {
         unchanged: count(Done::Unchanged),
         pairs,
     };
-    let mut out = std::io::stdout().lock();
-    if args.json {
-        serde_json::to_writer_pretty(&mut out, &report)?;
-        writeln!(out)?;
-    } else {
-        if args.dry_run {
-            writeln!(
-                out,
-                "Dry run: nothing written. `otelpki --dir {} apply {}` would do this:",
-                dir.display(),
-                args.spec.display()
-            )?;
+    Ok(report)
+}
+
+impl Render for Report {
+    fn text(&self) -> String {
+        let mut out = String::new();
+        if self.dry_run {
+            out.push_str(&format!(
+                "Dry run: nothing written. `otelpki --dir {} apply {}` would do this:\n",
+                self.dir, self.spec
+            ));
         }
-        let width = report
+        let width = self
             .pairs
             .iter()
             .map(|p| 2 * p.name.len() + 9)
             .max()
             .unwrap_or(0);
-        for pair in &report.pairs {
+        for pair in &self.pairs {
             let files = format!("{0}.crt {0}.key", pair.name);
             let why = pair
                 .reason
                 .as_ref()
                 .map(|r| format!(" ({r})"))
                 .unwrap_or_default();
-            writeln!(
-                out,
-                "{:<9}  {files:<width$}  {}, until {}{why}",
+            out.push_str(&format!(
+                "{:<9}  {files:<width$}  {}, until {}{why}\n",
                 pair.action.as_str(),
                 pair.what,
                 issue::date(pair.not_after)
-            )?;
+            ));
         }
-        writeln!(
-            out,
-            "{} created, {} renewed, {} unchanged in {}",
-            report.created,
-            report.renewed,
-            report.unchanged,
-            dir.display()
-        )?;
+        out.push_str(&format!(
+            "{} created, {} renewed, {} unchanged in {}\n",
+            self.created, self.renewed, self.unchanged, self.dir
+        ));
+        out
     }
-    out.flush()?;
-    Ok(())
+
+    fn json(&self) -> Result<String> {
+        report::json(self)
+    }
 }
 
 /// `apply --json` (docs/apply.md): what was done to each pair, in spec order
 /// (the CA first), and the totals.
 #[derive(Serialize)]
-struct Report {
+pub struct Report {
     dir: String,
     spec: String,
     /// True when nothing was written (`--dry-run`): the pairs say what would be done.
@@ -876,7 +886,7 @@ struct Report {
 }
 
 #[derive(Serialize)]
-struct Pair {
+pub struct Pair {
     /// File stem: `gateway` for gateway.crt and gateway.key.
     name: String,
     role: Role,

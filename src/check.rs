@@ -11,21 +11,20 @@ use serde::Serialize;
 use time::OffsetDateTime;
 
 use crate::cert::Cert;
-use crate::cli::CheckArgs;
 use crate::endpoint::{Endpoint, GRPC_PORT, HTTP_PORT, Protocol, Scheme, protocol_name};
 use crate::inspect::{CertInfo, Validity};
 use crate::judge::{self, Anchors, Leaf, Reissue};
-use crate::model::Purpose;
 use crate::model::date;
+use crate::model::{Purpose, Window};
 use crate::pki::{self, Entry};
 use crate::profile::Role;
 use crate::read;
-use crate::report::{self, Code, Finding, Outcome};
+use crate::report::{self, Code, Finding, Verdict};
 use crate::store;
 
 /// One certificate of the directory in `check --json`.
 #[derive(Serialize)]
-struct Checked {
+pub struct Checked {
     file: String,
     role: Option<Role>,
     subject: String,
@@ -36,8 +35,20 @@ struct Checked {
     key: Option<String>,
 }
 
+/// `check`.
+#[derive(Clone, Debug)]
+pub struct CheckOptions {
+    /// The OTLP endpoint the SDKs will use.
+    pub endpoint: Option<Endpoint>,
+    /// The endpoint's protocol; None: from its path.
+    pub protocol: Option<Protocol>,
+    /// Report certificates that expire within this time.
+    pub expires_within: Window,
+}
+
+/// What `check --json` reports besides the findings.
 #[derive(Serialize)]
-struct Details {
+pub struct Details {
     dir: String,
     expires_within: String,
     endpoint: Option<String>,
@@ -48,7 +59,7 @@ struct Details {
     certificates: Vec<Checked>,
 }
 
-pub fn run(dir: &Path, args: &CheckArgs) -> Result<Outcome> {
+pub fn run(dir: &Path, args: &CheckOptions) -> Result<Verdict<Details>> {
     let now = OffsetDateTime::now_utc();
     let found = pki::scan_all(dir)?;
     let entries = found.entries;
@@ -224,7 +235,11 @@ pub fn run(dir: &Path, args: &CheckArgs) -> Result<Outcome> {
         rotation,
         certificates: checked,
     };
-    report::print(&details, &text, &findings, args.json)
+    Ok(Verdict {
+        details,
+        text,
+        findings,
+    })
 }
 
 /// The CA rotation (docs/rotation.md): its phase as a line of text, and as findings the leaves still

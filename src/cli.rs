@@ -1,5 +1,7 @@
 //! The whole command-line interface (docs/commands.md), as clap derive types. No logic here: doc
-//! comments are the help, and values are parsed into domain types (`KeyType`, `San`).
+//! comments are the help, and values are parsed into domain types (`KeyType`, `San`). The
+//! `From` impls at the end turn the parsed flags into each command's plain options; nothing
+//! else in the library knows clap.
 
 use std::path::PathBuf;
 
@@ -9,12 +11,14 @@ use std::str::FromStr;
 
 use clap::builder::{PossibleValue, PossibleValuesParser, TypedValueParser};
 
+use crate::encrypt::PassphraseOptions;
 use crate::endpoint::{self, Endpoint};
 use crate::key::KeyType;
 use crate::model::{self, Protocol, Purpose, Window};
 use crate::san::{self, San};
 use crate::seed;
 use crate::text;
+use crate::{apply, check, config, export, fixtures, inspect, issue, probe, renew, rotate, verify};
 use time::OffsetDateTime;
 
 #[derive(Debug, Parser)]
@@ -788,4 +792,267 @@ pub struct RotateStatusArgs {
     /// Print the status as JSON (shape in the README)
     #[arg(long)]
     pub json: bool,
+}
+
+// The parsed flags as the commands' plain options: the only code that knows both.
+
+impl From<&PassphraseArgs> for PassphraseOptions {
+    fn from(a: &PassphraseArgs) -> Self {
+        PassphraseOptions {
+            passphrase_file: a.passphrase_file.clone(),
+        }
+    }
+}
+
+impl From<&InitArgs> for issue::InitOptions {
+    fn from(a: &InitArgs) -> Self {
+        issue::InitOptions {
+            san: a.san.clone(),
+            clients: a.clients.clone(),
+            org: a.org.clone(),
+            key_type: a.key_type,
+            force: a.force,
+        }
+    }
+}
+
+impl From<&InitCaArgs> for issue::InitCaOptions {
+    fn from(a: &InitCaArgs) -> Self {
+        issue::InitCaOptions {
+            cn: a.cn.clone(),
+            org: a.org.clone(),
+            days: a.days,
+            key_type: a.key_type,
+            force: a.force,
+            encrypt_key: a.encrypt_key,
+            passphrase: (&a.passphrase).into(),
+        }
+    }
+}
+
+impl From<&LeafArgs> for issue::LeafOptions {
+    fn from(a: &LeafArgs) -> Self {
+        issue::LeafOptions {
+            org: a.org.clone(),
+            days: a.days,
+            key_type: a.key_type,
+            csr: a.csr.clone(),
+            force: a.force,
+            ca_cert: a.ca_cert.clone(),
+            ca_key: a.ca_key.clone(),
+            passphrase: (&a.passphrase).into(),
+        }
+    }
+}
+
+impl From<&ServerArgs> for issue::ServerOptions {
+    fn from(a: &ServerArgs) -> Self {
+        issue::ServerOptions {
+            san: a.san.clone(),
+            cn: a.cn.clone(),
+            leaf: (&a.leaf).into(),
+            name: a.name.clone(),
+        }
+    }
+}
+
+impl From<&ClientArgs> for issue::ClientOptions {
+    fn from(a: &ClientArgs) -> Self {
+        issue::ClientOptions {
+            cn: a.cn.clone(),
+            san: a.san.clone(),
+            leaf: (&a.leaf).into(),
+            name: a.name.clone(),
+        }
+    }
+}
+
+impl From<&RenderArgs> for config::RenderOptions {
+    fn from(a: &RenderArgs) -> Self {
+        config::RenderOptions {
+            templates: a.templates.clone(),
+            out: a.out.clone(),
+            force: a.force,
+        }
+    }
+}
+
+impl From<&CollectorArgs> for config::CollectorOptions {
+    fn from(a: &CollectorArgs) -> Self {
+        config::CollectorOptions {
+            server: a.server.clone(),
+            no_mtls: a.no_mtls,
+            gateway: a.gateway.clone(),
+            client: a.client.clone(),
+            protocol: a.protocol,
+            collector_version: a.collector_version.clone(),
+            reload_interval: a.reload_interval.clone(),
+            mount_path: a.mount_path.clone(),
+            render: (&a.render).into(),
+        }
+    }
+}
+
+impl From<&EndpointArgs> for config::EndpointOptions {
+    fn from(a: &EndpointArgs) -> Self {
+        config::EndpointOptions {
+            client: a.client.clone(),
+            server: a.server.clone(),
+            endpoint: a.endpoint.clone(),
+            protocol: a.protocol,
+            mount_path: a.mount_path.clone(),
+            render: (&a.render).into(),
+        }
+    }
+}
+
+impl From<&K8sArgs> for config::K8sOptions {
+    fn from(a: &K8sArgs) -> Self {
+        config::K8sOptions {
+            namespace: a.namespace.clone(),
+            render: (&a.render).into(),
+        }
+    }
+}
+
+impl From<&Config> for config::Target {
+    fn from(c: &Config) -> Self {
+        match c {
+            Config::Collector(a) => config::Target::Collector(a.into()),
+            Config::Env(a) => config::Target::Env(a.into()),
+            Config::Java(a) => config::Target::Java(a.into()),
+            Config::K8s(a) => config::Target::K8s(a.into()),
+            Config::CertManager(a) => config::Target::CertManager(a.into()),
+            Config::Declarative(a) => config::Target::Declarative(a.into()),
+        }
+    }
+}
+
+impl From<&FixturesArgs> for fixtures::RunOptions {
+    fn from(a: &FixturesArgs) -> Self {
+        fixtures::RunOptions {
+            seed: a.seed.clone(),
+            now: a.now,
+            key_type: a.key_type,
+            force: a.force,
+        }
+    }
+}
+
+impl From<&ApplyArgs> for apply::ApplyOptions {
+    fn from(a: &ApplyArgs) -> Self {
+        apply::ApplyOptions {
+            spec: a.spec.clone(),
+            seed: a.seed.clone(),
+            now: a.now,
+            dry_run: a.dry_run,
+            replace_ca: a.replace_ca,
+            passphrase: (&a.passphrase).into(),
+        }
+    }
+}
+
+impl From<&P12PasswordArgs> for export::PasswordOptions {
+    fn from(a: &P12PasswordArgs) -> Self {
+        export::PasswordOptions {
+            password_file: a.password_file.clone(),
+            empty_password: a.empty_password,
+            force: a.force,
+        }
+    }
+}
+
+impl From<&P12Args> for export::P12Options {
+    fn from(a: &P12Args) -> Self {
+        export::P12Options {
+            name: a.name.clone(),
+            password: (&a.password).into(),
+        }
+    }
+}
+
+impl From<&TruststoreArgs> for export::TruststoreOptions {
+    fn from(a: &TruststoreArgs) -> Self {
+        export::TruststoreOptions {
+            password: (&a.password).into(),
+        }
+    }
+}
+
+impl From<&RenewArgs> for renew::RenewOptions {
+    fn from(a: &RenewArgs) -> Self {
+        renew::RenewOptions {
+            names: a.names.clone(),
+            within: a.within.clone(),
+            exec: a.exec.clone(),
+            dry_run: a.dry_run,
+            json: a.json,
+            passphrase: (&a.passphrase).into(),
+        }
+    }
+}
+
+impl From<&RotateStartArgs> for rotate::StartOptions {
+    fn from(a: &RotateStartArgs) -> Self {
+        rotate::StartOptions {
+            key_type: a.key_type,
+            cn: a.cn.clone(),
+            days: a.days,
+            passphrase: (&a.passphrase).into(),
+        }
+    }
+}
+
+impl From<&RotateSwitchArgs> for rotate::SwitchOptions {
+    fn from(a: &RotateSwitchArgs) -> Self {
+        rotate::SwitchOptions {
+            exec: a.exec.clone(),
+            json: a.json,
+            passphrase: (&a.passphrase).into(),
+        }
+    }
+}
+
+impl From<&InspectArgs> for inspect::InspectOptions {
+    fn from(a: &InspectArgs) -> Self {
+        inspect::InspectOptions {
+            files: a.files.clone(),
+        }
+    }
+}
+
+impl From<&VerifyArgs> for verify::VerifyOptions {
+    fn from(a: &VerifyArgs) -> Self {
+        verify::VerifyOptions {
+            cert: a.cert.clone(),
+            ca: a.ca.clone(),
+            host: a.host.clone(),
+            purpose: a.purpose,
+            key: a.key.clone(),
+        }
+    }
+}
+
+impl From<&CheckArgs> for check::CheckOptions {
+    fn from(a: &CheckArgs) -> Self {
+        check::CheckOptions {
+            endpoint: a.endpoint.clone(),
+            protocol: a.protocol,
+            expires_within: a.expires_within.clone(),
+        }
+    }
+}
+
+impl From<&ProbeArgs> for probe::ProbeOptions {
+    fn from(a: &ProbeArgs) -> Self {
+        probe::ProbeOptions {
+            url: a.url.clone(),
+            ca: a.ca.clone(),
+            cert: a.cert.clone(),
+            key: a.key.clone(),
+            protocol: a.protocol,
+            tls_only: a.tls_only,
+            timeout: a.timeout,
+        }
+    }
 }

@@ -4,7 +4,6 @@
 //! summed up in docs/config.md.
 
 use std::fs;
-use std::io::Write;
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 
@@ -12,13 +11,13 @@ use anyhow::{Context, Result, anyhow, bail};
 use base64::Engine;
 use serde::Serialize;
 
-use crate::cli::{CollectorArgs, Config, EndpointArgs, K8sArgs, RenderArgs};
 use crate::issue;
 use crate::key::{ED25519_WARNING, KeyType};
 use crate::pki::{self, Entry};
 use crate::profile::Role;
 use crate::read;
 use crate::render::{self, Template};
+use crate::report::Render;
 use crate::store::{self, AlreadyExists, Output};
 
 use crate::model::Protocol;
@@ -169,38 +168,114 @@ pub struct Certificate {
     pub size: Option<u32>,
 }
 
+/// `config TARGET`: which template, with its options.
+#[derive(Clone, Debug)]
+pub enum Target {
+    Collector(CollectorOptions),
+    Env(EndpointOptions),
+    Java(EndpointOptions),
+    K8s(K8sOptions),
+    CertManager(K8sOptions),
+    Declarative(EndpointOptions),
+}
+
+/// What every target shares: where the templates come from and where the output goes.
+#[derive(Clone, Debug)]
+pub struct RenderOptions {
+    /// The team's own templates; None: the built-in ones.
+    pub templates: Option<PathBuf>,
+    /// Write to this file instead of standard output.
+    pub out: Option<PathBuf>,
+    /// Replace `out`.
+    pub force: bool,
+}
+
+/// `config collector`.
+#[derive(Clone, Debug)]
+pub struct CollectorOptions {
+    /// The server certificate's file stem; None: the only one, or `server`.
+    pub server: Option<String>,
+    pub no_mtls: bool,
+    /// An agent Collector's gateway: https:// URL or host[:port].
+    pub gateway: Option<String>,
+    /// The agent's client certificate for the gateway, as a file stem.
+    pub client: Option<String>,
+    /// The gateway exporter's protocol.
+    pub protocol: Protocol,
+    pub collector_version: Option<String>,
+    /// A Go duration.
+    pub reload_interval: String,
+    /// Where the Collector sees DIR's files; None: DIR's absolute path.
+    pub mount_path: Option<PathBuf>,
+    pub render: RenderOptions,
+}
+
+/// `config env`, `config java`, `config declarative`: an application's view.
+#[derive(Clone, Debug)]
+pub struct EndpointOptions {
+    /// The client certificate's file stem; None: the only one, or `client`.
+    pub client: Option<String>,
+    /// The server certificate that names the default endpoint host.
+    pub server: Option<String>,
+    /// The Collector's OTLP endpoint; None: from the server certificate.
+    pub endpoint: Option<String>,
+    pub protocol: Protocol,
+    /// Where the application sees DIR's files; None: DIR's absolute path.
+    pub mount_path: Option<PathBuf>,
+    pub render: RenderOptions,
+}
+
+/// `config k8s` and `config cert-manager`.
+#[derive(Clone, Debug)]
+pub struct K8sOptions {
+    pub namespace: String,
+    pub render: RenderOptions,
+}
+
+/// What `config` outputs: the rendered text, or nothing when it went to `--out`.
+#[derive(Clone, Debug)]
+pub struct Rendered {
+    pub text: String,
+}
+
+impl Render for Rendered {
+    fn text(&self) -> String {
+        self.text.clone()
+    }
+}
+
 /// Runs `config TARGET`.
-pub fn run(dir: &Path, target: &Config) -> Result<()> {
+pub fn run(dir: &Path, target: &Target) -> Result<Rendered> {
     match target {
-        Config::Collector(args) => {
+        Target::Collector(args) => {
             let ctx = collector_context(&Pki::open(dir, args.mount_path.as_deref())?, args)?;
             emit(Template::Collector, &ctx, &args.render, false)
         }
-        Config::Env(args) => {
+        Target::Env(args) => {
             let ctx = sdk_context(&Pki::open(dir, args.mount_path.as_deref())?, args)?;
             if ctx.client.key_type == Some(KeyType::Ed25519) {
                 eprintln!("{ED25519_WARNING}");
             }
             emit(Template::Env, &ctx, &args.render, false)
         }
-        Config::Java(args) => {
+        Target::Java(args) => {
             let pki = Pki::open(dir, args.mount_path.as_deref())?;
             let ctx = sdk_context(&pki, args)?;
             java_can_load(&pki, &ctx.client)?;
             emit(Template::Java, &ctx, &args.render, false)
         }
-        Config::Declarative(args) => {
+        Target::Declarative(args) => {
             let ctx = sdk_context(&Pki::open(dir, args.mount_path.as_deref())?, args)?;
             if ctx.client.key_type == Some(KeyType::Ed25519) {
                 eprintln!("{ED25519_WARNING}");
             }
             emit(Template::Declarative, &ctx, &args.render, false)
         }
-        Config::K8s(args) => {
+        Target::K8s(args) => {
             let ctx = k8s_context(&Pki::open(dir, None)?, args)?;
             emit(Template::K8s, &ctx, &args.render, true)
         }
-        Config::CertManager(args) => {
+        Target::CertManager(args) => {
             let ctx = cert_manager_context(&Pki::open(dir, None)?, args)?;
             emit(Template::CertManager, &ctx, &args.render, true)
         }
@@ -373,7 +448,7 @@ fn utf8(path: &Path) -> Result<String> {
         .ok_or_else(|| anyhow!("`{}` is not a UTF-8 path", path.display()))
 }
 
-fn collector_context(pki: &Pki, args: &CollectorArgs) -> Result<CollectorContext> {
+fn collector_context(pki: &Pki, args: &CollectorOptions) -> Result<CollectorContext> {
     let server = pki.pair(pki.pick(Role::Server, args.server.as_deref())?)?;
     go_duration(&args.reload_interval)?;
     let current = match &args.collector_version {
@@ -421,7 +496,7 @@ fn collector_context(pki: &Pki, args: &CollectorArgs) -> Result<CollectorContext
     })
 }
 
-fn sdk_context(pki: &Pki, args: &EndpointArgs) -> Result<SdkContext> {
+fn sdk_context(pki: &Pki, args: &EndpointOptions) -> Result<SdkContext> {
     let client = pki.pair(pki.pick(Role::Client, args.client.as_deref())?)?;
     // The server certificate names the default host, and lets us warn about a name mismatch.
     let server = match (&args.endpoint, &args.server) {
@@ -498,7 +573,7 @@ fn java_can_load(pki: &Pki, client: &Pair) -> Result<()> {
     Ok(())
 }
 
-fn k8s_context(pki: &Pki, args: &K8sArgs) -> Result<K8sContext> {
+fn k8s_context(pki: &Pki, args: &K8sOptions) -> Result<K8sContext> {
     k8s_name(&args.namespace, "--namespace")?;
     let ca_crt = base64_of(&pki.ca()?.cert_path)?;
     let mut secrets: Vec<TlsSecret> = Vec::new();
@@ -548,7 +623,7 @@ fn k8s_context(pki: &Pki, args: &K8sArgs) -> Result<K8sContext> {
     })
 }
 
-fn cert_manager_context(pki: &Pki, args: &K8sArgs) -> Result<CertManagerContext> {
+fn cert_manager_context(pki: &Pki, args: &K8sOptions) -> Result<CertManagerContext> {
     k8s_name(&args.namespace, "--namespace")?;
     let ca = pki.ca()?;
     if !ca.key_exists {
@@ -808,15 +883,17 @@ fn go_duration(v: &str) -> Result<()> {
     Ok(())
 }
 
-/// Renders and prints, or writes `--out` through `store` (0600 when the output holds keys).
-fn emit(template: Template, ctx: &impl Serialize, args: &RenderArgs, secret: bool) -> Result<()> {
+/// Renders, and returns the text to print, or writes `--out` through `store` (0600 when the
+/// output holds keys) and returns nothing to print.
+fn emit(
+    template: Template,
+    ctx: &impl Serialize,
+    args: &RenderOptions,
+    secret: bool,
+) -> Result<Rendered> {
     let text = render::render(template, args.templates.as_deref(), ctx)?;
     let Some(path) = &args.out else {
-        let mut stdout = std::io::stdout().lock();
-        return stdout
-            .write_all(text.as_bytes())
-            .and_then(|()| stdout.flush())
-            .context("cannot write to standard output");
+        return Ok(Rendered { text });
     };
     let out = if secret {
         Output::key(path.clone(), text)
@@ -837,7 +914,9 @@ fn emit(template: Template, ctx: &impl Serialize, args: &RenderArgs, secret: boo
             ""
         }
     );
-    Ok(())
+    Ok(Rendered {
+        text: String::new(),
+    })
 }
 
 /// Contexts covering every branch of every built-in template (render.rs tests them).

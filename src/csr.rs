@@ -4,7 +4,7 @@
 //! certificate is our profile for the role (`profile.rs`): the extensions it requests (CA:TRUE,
 //! extKeyUsage, keyUsage, ...) are ignored. Writes `NAME.crt` only.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, anyhow, bail};
 use rcgen::{PublicKeyData, SignatureAlgorithm};
@@ -16,11 +16,11 @@ use x509_parser::oid_registry::{OID_PKCS1_SHA1WITHRSA, OID_SHA1_WITH_RSA};
 use x509_parser::prelude::FromDer;
 
 use crate::cert::ip_from_bytes;
-use crate::cli::LeafArgs;
-use crate::issue::{self, file_stem};
+use crate::issue::{self, ClientOptions, LeafOptions, ServerOptions, file_stem};
 use crate::key::KeyType;
 use crate::profile::{self, Role};
 use crate::read;
+use crate::report::Render;
 use crate::san::{self, San};
 use crate::store::{self, Output};
 
@@ -37,6 +37,31 @@ pub struct Request {
     pub sans: Vec<San>,
     /// What the CSR asked for that the certificate will not have, for the user to see.
     pub ignored: Vec<String>,
+}
+
+/// What `issue ... --csr` says: the certificate it signed, from which CSR, until when.
+#[derive(Clone, Debug)]
+pub struct Signed {
+    /// e.g. `a server certificate for localhost`.
+    pub what: String,
+    pub key_type: KeyType,
+    pub csr: PathBuf,
+    pub cert: PathBuf,
+    pub not_after: OffsetDateTime,
+}
+
+impl Render for Signed {
+    fn text(&self) -> String {
+        format!(
+            "Signed {} ({}) from `{}`, valid until {}\n  certificate: {}\n  key:         stays on \
+             the host that made the CSR (otelpki never saw it)\n",
+            self.what,
+            self.key_type,
+            self.csr.display(),
+            issue::date(self.not_after),
+            self.cert.display()
+        )
+    }
 }
 
 /// The CSR's public key, to be signed by rcgen.
@@ -219,9 +244,9 @@ pub fn issue(
     csr_path: &Path,
     cn_flag: Option<&str>,
     sans_flag: &[San],
-    leaf: &LeafArgs,
+    leaf: &LeafOptions,
     name: &str,
-) -> Result<()> {
+) -> Result<Signed> {
     let stem = file_stem(name)?;
     let hint = issue::leaf_hint(role);
     let (crt, key_path) = issue::pair_paths(dir, stem);
@@ -316,19 +341,17 @@ pub fn issue(
         Role::Server => format!("a server certificate for {}", issue::names(&sans)),
         _ => format!("a client certificate for \"{}\"", spec.cn.escape_debug()),
     };
-    println!(
-        "Signed {what} ({}) from `{}`, valid until {}",
-        request.key_type,
-        csr_path.display(),
-        issue::date(spec.not_after)
-    );
-    println!("  certificate: {}", crt.display());
-    println!("  key:         stays on the host that made the CSR (otelpki never saw it)");
-    Ok(())
+    Ok(Signed {
+        what,
+        key_type: request.key_type,
+        csr: csr_path.to_path_buf(),
+        cert: crt,
+        not_after: spec.not_after,
+    })
 }
 
 /// `issue server --csr FILE`.
-pub fn server(dir: &Path, args: &crate::cli::ServerArgs, csr: &Path) -> Result<()> {
+pub fn server(dir: &Path, args: &ServerOptions, csr: &Path) -> Result<Signed> {
     issue(
         dir,
         Role::Server,
@@ -341,7 +364,7 @@ pub fn server(dir: &Path, args: &crate::cli::ServerArgs, csr: &Path) -> Result<(
 }
 
 /// `issue client --csr FILE`.
-pub fn client(dir: &Path, args: &crate::cli::ClientArgs, csr: &Path) -> Result<()> {
+pub fn client(dir: &Path, args: &ClientOptions, csr: &Path) -> Result<Signed> {
     if args.cn.as_deref().is_some_and(|cn| cn.trim().is_empty()) {
         bail!("--cn cannot be empty; give the application's name, e.g. --cn my-application");
     }

@@ -27,6 +27,14 @@ pub const PBKDF2_ROUNDS: u32 = 600_000;
 /// The PEM label of an encrypted PKCS#8 key.
 pub const ENCRYPTED_LABEL: &str = "ENCRYPTED PRIVATE KEY";
 
+/// The passphrase options of every command that signs: `--passphrase-file`, else
+/// `OTELPKI_CA_PASSPHRASE` (never a flag value: process arguments are public).
+#[derive(Clone, Debug, Default)]
+pub struct PassphraseOptions {
+    /// File holding the CA key's passphrase (one trailing newline ignored).
+    pub passphrase_file: Option<PathBuf>,
+}
+
 /// Where the passphrase of an encrypted CA key comes from: `--passphrase-file`, else
 /// `OTELPKI_CA_PASSPHRASE`. It is read only when a key needs it.
 #[derive(Clone, Debug, Default)]

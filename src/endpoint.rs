@@ -1,6 +1,6 @@
 //! An OTLP endpoint as users write it (`https://otel-collector:4317`, `otel-collector:4317`,
 //! `http://[::1]:4318/v1/traces`): scheme, host, port and path, kept as given so `check` can
-//! say what is wrong with it. Used as clap's value parser, so a malformed one is a usage error.
+//! say what is wrong with it. The value parser of `cli.rs`, so a malformed one is a usage error.
 
 use std::fmt;
 use std::net::Ipv6Addr;

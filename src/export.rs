@@ -15,10 +15,10 @@ use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use zeroize::Zeroizing;
 
 use crate::cert::Cert;
-use crate::cli::{P12Args, P12PasswordArgs, TruststoreArgs};
 use crate::issue::{self, file_stem};
 use crate::judge;
 use crate::read;
+use crate::report::Render;
 use crate::store::{self, Output};
 
 /// The environment variable that holds the PKCS#12 password.
@@ -30,8 +30,64 @@ pub const ROUNDS: u32 = 600_000;
 /// The file name of the truststore.
 pub const TRUSTSTORE: &str = "truststore.p12";
 
+/// `export p12`.
+#[derive(Clone, Debug)]
+pub struct P12Options {
+    /// The pair NAME.crt and NAME.key; writes NAME.p12.
+    pub name: String,
+    pub password: PasswordOptions,
+}
+
+/// `export truststore`.
+#[derive(Clone, Debug)]
+pub struct TruststoreOptions {
+    pub password: PasswordOptions,
+}
+
+/// The PKCS#12 password and overwrite rule every export shares.
+#[derive(Clone, Debug)]
+pub struct PasswordOptions {
+    /// File holding the password; None: OTELPKI_P12_PASSWORD.
+    pub password_file: Option<PathBuf>,
+    pub empty_password: bool,
+    /// Replace an existing file.
+    pub force: bool,
+}
+
+/// What `export` says: what it wrote, where, and how it is protected.
+#[derive(Clone, Debug)]
+pub struct Exported {
+    /// The first line: what was exported.
+    pub what: String,
+    /// `keystore` or `truststore`.
+    pub kind: &'static str,
+    pub out: PathBuf,
+    /// It holds a private key (mode 0600).
+    pub secret: bool,
+    /// Where the password came from.
+    pub protection: String,
+}
+
+impl Render for Exported {
+    fn text(&self) -> String {
+        let note = if self.secret {
+            "  (mode 0600; keep it private)"
+        } else {
+            ""
+        };
+        format!(
+            "{}\n  {}: {}{note}\n  protected with {}: AES-256-CBC, PBKDF2-SHA256, SHA-256 MAC \
+             (OpenSSL 3 and Java read it; no -legacy)\n",
+            self.what,
+            self.kind,
+            self.out.display(),
+            self.protection
+        )
+    }
+}
+
 /// The password: --password-file, else OTELPKI_P12_PASSWORD, else the empty one if asked for.
-fn password(args: &P12PasswordArgs) -> Result<Zeroizing<String>> {
+fn password(args: &PasswordOptions) -> Result<Zeroizing<String>> {
     if args.empty_password {
         return Ok(Zeroizing::new(String::new()));
     }
@@ -95,7 +151,7 @@ fn issuer_of<'a>(
 }
 
 /// `otelpki export p12 --name NAME`.
-pub fn p12(dir: &Path, args: &P12Args) -> Result<()> {
+pub fn p12(dir: &Path, args: &P12Options) -> Result<Exported> {
     let stem = file_stem(&args.name)?;
     let (crt, key_path) = issue::pair_paths(dir, stem);
     let out = dir.join(format!("{stem}.p12"));
@@ -167,20 +223,20 @@ pub fn p12(dir: &Path, args: &P12Args) -> Result<()> {
         dir,
         hint,
     )?;
-    println!(
-        "Exported `{}` with its key and CA as a PKCS#12 keystore (alias \"{stem}\")",
-        crt.display()
-    );
-    println!(
-        "  keystore: {}  (mode 0600; keep it private)",
-        out.display()
-    );
-    print_protection(&args.password);
-    Ok(())
+    Ok(Exported {
+        what: format!(
+            "Exported `{}` with its key and CA as a PKCS#12 keystore (alias \"{stem}\")",
+            crt.display()
+        ),
+        kind: "keystore",
+        out,
+        secret: true,
+        protection: protection(&args.password),
+    })
 }
 
 /// `otelpki export truststore`.
-pub fn truststore(dir: &Path, args: &TruststoreArgs) -> Result<()> {
+pub fn truststore(dir: &Path, args: &TruststoreOptions) -> Result<Exported> {
     let out: PathBuf = dir.join(TRUSTSTORE);
     let hint = "pass --force to replace it";
     let password = password(&args.password)?;
@@ -211,27 +267,27 @@ pub fn truststore(dir: &Path, args: &TruststoreArgs) -> Result<()> {
         dir,
         hint,
     )?;
-    println!(
-        "Exported the CA of `{}` as a PKCS#12 truststore ({} trusted certificate{})",
-        ca_path.display(),
-        cas.len(),
-        if cas.len() == 1 { "" } else { "s" }
-    );
-    println!("  truststore: {}", out.display());
-    print_protection(&args.password);
-    Ok(())
+    Ok(Exported {
+        what: format!(
+            "Exported the CA of `{}` as a PKCS#12 truststore ({} trusted certificate{})",
+            ca_path.display(),
+            cas.len(),
+            if cas.len() == 1 { "" } else { "s" }
+        ),
+        kind: "truststore",
+        out,
+        secret: false,
+        protection: protection(&args.password),
+    })
 }
 
-fn print_protection(args: &P12PasswordArgs) {
-    let from = if args.empty_password {
+/// Where the password came from, as the output says it.
+fn protection(args: &PasswordOptions) -> String {
+    if args.empty_password {
         "the empty password".to_string()
     } else if let Some(path) = &args.password_file {
         format!("the password in `{}`", path.display())
     } else {
         format!("the password from {PASSWORD_ENV}")
-    };
-    println!(
-        "  protected with {from}: AES-256-CBC, PBKDF2-SHA256, SHA-256 MAC (OpenSSL 3 and Java \
-         read it; no -legacy)"
-    );
+    }
 }

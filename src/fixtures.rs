@@ -6,7 +6,7 @@
 //! A test suite can make its certificates at test time instead of committing them: see
 //! [`generate`].
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
 use rcgen::{ExtendedKeyUsagePurpose, Issuer, SanType};
@@ -14,10 +14,10 @@ use serde::Serialize;
 use time::{Duration, OffsetDateTime};
 
 use crate::cert::Cert;
-use crate::cli::FixturesArgs;
 use crate::issue::{self, Signed};
 use crate::key::{KeyType, PrivateKey};
 use crate::profile::{self, Role, Spec};
+use crate::report::Render;
 use crate::seed::{self, Key, Source};
 use crate::store::{self, AlreadyExists, Output};
 
@@ -487,8 +487,65 @@ impl SetBuilder<'_> {
     }
 }
 
-/// `otelpki fixtures`: generate and say what was written.
-pub fn run(dir: &Path, args: &FixturesArgs) -> Result<()> {
+/// `otelpki fixtures` as the command line gives it (the library's options are [`Options`]).
+#[derive(Clone, Debug)]
+pub struct RunOptions {
+    pub seed: Option<String>,
+    /// None: SOURCE_DATE_EPOCH, else the clock.
+    pub now: Option<OffsetDateTime>,
+    pub key_type: KeyType,
+    pub force: bool,
+}
+
+/// What `otelpki fixtures` says: where the set went, and each file with what it triggers.
+#[derive(Debug)]
+pub struct Written {
+    pub dir: PathBuf,
+    pub now: OffsetDateTime,
+    pub manifest: Manifest,
+}
+
+impl Render for Written {
+    fn text(&self) -> String {
+        let manifest = &self.manifest;
+        let mut s = format!(
+            "Wrote {} certificates to {} ({}, issued at {}{}):\n",
+            manifest.fixtures.len(),
+            self.dir.display(),
+            manifest.key_type,
+            self.now
+                .format(&time::format_description::well_known::Rfc3339)
+                .unwrap_or_default(),
+            if manifest.seeded {
+                ", reproducible from the seed"
+            } else {
+                ""
+            }
+        );
+        for f in &manifest.fixtures {
+            let files = match &f.key {
+                Some(key) => format!("{} {}", f.cert, key),
+                None => f.cert.clone(),
+            };
+            let set = match f.set {
+                Set::Good => "good",
+                Set::Bad => "bad ",
+            };
+            s.push_str(&format!(
+                "  {set}  {files:<52} {}\n",
+                expect_words(f.expect)
+            ));
+        }
+        s.push_str(&format!(
+            "  {} lists each file with its purpose, the failure it triggers, its SHA-256 fingerprint and validity.\n",
+            self.dir.join(MANIFEST).display()
+        ));
+        s
+    }
+}
+
+/// `otelpki fixtures`: generate, and return what was written.
+pub fn run(dir: &Path, args: &RunOptions) -> Result<Written> {
     let now = seed::clock(args.now)?;
     Source::new(args.seed.as_deref()).check_key_type(args.key_type)?;
     if args.seed.is_some() && args.now.is_none() && std::env::var_os("SOURCE_DATE_EPOCH").is_none()
@@ -510,35 +567,11 @@ pub fn run(dir: &Path, args: &FixturesArgs) -> Result<()> {
             force: args.force,
         },
     )?;
-    println!(
-        "Wrote {} certificates to {} ({}, issued at {}{}):",
-        manifest.fixtures.len(),
-        dir.display(),
-        manifest.key_type,
-        now.format(&time::format_description::well_known::Rfc3339)
-            .unwrap_or_default(),
-        if manifest.seeded {
-            ", reproducible from the seed"
-        } else {
-            ""
-        }
-    );
-    for f in &manifest.fixtures {
-        let files = match &f.key {
-            Some(key) => format!("{} {}", f.cert, key),
-            None => f.cert.clone(),
-        };
-        let set = match f.set {
-            Set::Good => "good",
-            Set::Bad => "bad ",
-        };
-        println!("  {set}  {files:<52} {}", expect_words(f.expect));
-    }
-    println!(
-        "  {} lists each file with its purpose, the failure it triggers, its SHA-256 fingerprint and validity.",
-        dir.join(MANIFEST).display()
-    );
-    Ok(())
+    Ok(Written {
+        dir: dir.to_path_buf(),
+        now,
+        manifest,
+    })
 }
 
 fn expect_words(e: Expect) -> &'static str {

@@ -3,7 +3,7 @@
 //! and the SHA-256 of their public key, which equals the certificate's `public_key.sha256`
 //! when the two belong together; key material is never printed.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
 use rcgen::PublicKeyData;
@@ -16,8 +16,8 @@ use x509_parser::x509::SubjectPublicKeyInfo;
 
 pub use crate::cert::PublicKeyInfo;
 use crate::cert::{AltName, Cert};
-use crate::cli::InspectArgs;
 use crate::read::{self, Item};
+use crate::report::{self, Render};
 use crate::san::San;
 use crate::text::printable;
 
@@ -126,26 +126,40 @@ pub struct KeyInfo {
     pub public_key: PublicKeyInfo,
 }
 
-pub fn run(args: &InspectArgs) -> Result<()> {
+/// `inspect`.
+#[derive(Clone, Debug)]
+pub struct InspectOptions {
+    /// Certificate, bundle or key files.
+    pub files: Vec<PathBuf>,
+}
+
+/// What `inspect` found: every entry of every file, in order.
+#[derive(Debug)]
+pub struct Inspected {
+    pub entries: Vec<Entry>,
+}
+
+impl Render for Inspected {
+    fn text(&self) -> String {
+        let mut out = String::new();
+        for e in &self.entries {
+            e.text(&mut out);
+        }
+        out
+    }
+
+    fn json(&self) -> Result<String> {
+        report::json(&self.entries)
+    }
+}
+
+pub fn run(args: &InspectOptions) -> Result<Inspected> {
     let now = OffsetDateTime::now_utc();
     let mut entries = Vec::new();
     for path in &args.files {
         entries.extend(file(path, now)?);
     }
-    let mut out = String::new();
-    if args.json {
-        out = serde_json::to_string_pretty(&entries)?;
-        out.push('\n');
-    } else {
-        for e in &entries {
-            e.text(&mut out);
-        }
-    }
-    use std::io::Write;
-    let mut stdout = std::io::stdout().lock();
-    stdout.write_all(out.as_bytes())?;
-    stdout.flush()?;
-    Ok(())
+    Ok(Inspected { entries })
 }
 
 /// Every certificate and key in the file at `path`.

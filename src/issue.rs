@@ -9,13 +9,117 @@ use rcgen::{Issuer, KeyPair, SigningKey};
 use time::OffsetDateTime;
 
 use crate::cert::Cert;
-use crate::cli::{ClientArgs, InitArgs, InitCaArgs, LeafArgs, ServerArgs};
-use crate::encrypt::{self, PassphraseSource};
+use crate::encrypt::{self, PassphraseOptions, PassphraseSource};
 use crate::key::{ED25519_WARNING, KeyType, PrivateKey};
 use crate::profile::{self, Role, Spec};
 use crate::read;
+use crate::report::Render;
 use crate::san::San;
 use crate::store::{self, AlreadyExists, Output};
+
+/// `init`: a CA, a server certificate and client certificates in one go.
+#[derive(Clone, Debug)]
+pub struct InitOptions {
+    /// Names and IPs of the server certificate.
+    pub san: Vec<San>,
+    /// Common names of the client certificates.
+    pub clients: Vec<String>,
+    pub org: Option<String>,
+    pub key_type: KeyType,
+    pub force: bool,
+}
+
+/// `init-ca`.
+#[derive(Clone, Debug)]
+pub struct InitCaOptions {
+    pub cn: String,
+    pub org: Option<String>,
+    pub days: u32,
+    pub key_type: KeyType,
+    pub force: bool,
+    /// Write ca.key encrypted with the passphrase.
+    pub encrypt_key: bool,
+    pub passphrase: PassphraseOptions,
+}
+
+/// `issue server`.
+#[derive(Clone, Debug)]
+pub struct ServerOptions {
+    pub san: Vec<San>,
+    pub cn: Option<String>,
+    pub leaf: LeafOptions,
+    /// File stem: NAME.crt and NAME.key.
+    pub name: String,
+}
+
+/// `issue client`.
+#[derive(Clone, Debug)]
+pub struct ClientOptions {
+    pub cn: Option<String>,
+    pub san: Vec<San>,
+    pub leaf: LeafOptions,
+    /// File stem: NAME.crt and NAME.key.
+    pub name: String,
+}
+
+/// What server and client certificates share.
+#[derive(Clone, Debug)]
+pub struct LeafOptions {
+    pub org: Option<String>,
+    pub days: u32,
+    /// None: the CA's.
+    pub key_type: Option<KeyType>,
+    /// Sign this CSR instead of making a key (`csr.rs`).
+    pub csr: Option<PathBuf>,
+    pub force: bool,
+    /// The CA to sign with (both or neither); default DIR/ca.crt and DIR/ca.key.
+    pub ca_cert: Option<PathBuf>,
+    pub ca_key: Option<PathBuf>,
+    pub passphrase: PassphraseOptions,
+}
+
+/// A pair that `init`, `init-ca` or `issue` wrote.
+#[derive(Clone, Debug)]
+pub struct Written {
+    /// e.g. `a server certificate for localhost, 127.0.0.1`.
+    pub what: String,
+    pub key_type: KeyType,
+    pub cert: PathBuf,
+    pub key: PathBuf,
+    pub not_after: OffsetDateTime,
+}
+
+/// What `init`, `init-ca` and `issue` say: what was written, where, and until when; then
+/// lines of advice.
+#[derive(Clone, Debug)]
+pub struct Issued {
+    pub pairs: Vec<Written>,
+    pub notes: Vec<String>,
+}
+
+impl Render for Issued {
+    fn text(&self) -> String {
+        let mut s = String::new();
+        for p in &self.pairs {
+            s.push_str(&format!(
+                "Created {} ({}), valid until {}\n",
+                p.what,
+                p.key_type,
+                date(p.not_after)
+            ));
+            s.push_str(&format!("  certificate: {}\n", p.cert.display()));
+            s.push_str(&format!(
+                "  key:         {}  (mode 0600; keep it private)\n",
+                p.key.display()
+            ));
+        }
+        for note in &self.notes {
+            s.push_str(note);
+            s.push('\n');
+        }
+        s
+    }
+}
 
 /// A CA ready to sign: checked to be a CA, valid now, and matching its key. `K` is the key it
 /// signs with (`fixtures` and `apply` use seeded, deterministic keys).
@@ -251,20 +355,24 @@ pub(crate) fn names(sans: &[San]) -> String {
         .join(", ")
 }
 
-fn print_pair(what: &str, dir: &Path, stem: &str, key_type: KeyType, not_after: OffsetDateTime) {
-    let (crt, key) = pair_paths(dir, stem);
-    println!(
-        "Created {what} ({key_type}), valid until {}",
-        date(not_after)
-    );
-    println!("  certificate: {}", crt.display());
-    println!(
-        "  key:         {}  (mode 0600; keep it private)",
-        key.display()
-    );
+fn written(
+    what: &str,
+    dir: &Path,
+    stem: &str,
+    key_type: KeyType,
+    not_after: OffsetDateTime,
+) -> Written {
+    let (cert, key) = pair_paths(dir, stem);
+    Written {
+        what: what.to_string(),
+        key_type,
+        cert,
+        key,
+        not_after,
+    }
 }
 
-pub fn init_ca(dir: &Path, args: &InitCaArgs) -> Result<()> {
+pub fn init_ca(dir: &Path, args: &InitCaOptions) -> Result<Issued> {
     let outputs_hint =
         "pass --force to replace the CA (every certificate it signed stops being trusted)";
     let (crt, key) = pair_paths(dir, "ca");
@@ -296,28 +404,30 @@ pub fn init_ca(dir: &Path, args: &InitCaArgs) -> Result<()> {
         dir,
         outputs_hint,
     )?;
-    print_pair(
+    let pairs = vec![written(
         &format!("the CA \"{}\"", args.cn),
         dir,
         "ca",
         args.key_type,
         spec.not_after,
-    );
+    )];
+    let mut notes = Vec::new();
     if let Some(pass) = &pass {
-        println!(
+        notes.push(format!(
             "  ca.key is encrypted (PKCS#8, AES-256-CBC, PBKDF2-SHA256) with the passphrase from {}; \
              every command that signs needs it",
             pass.origin()
-        );
+        ));
     }
-    println!(
+    notes.push(
         "  ca.crt is what the Collector (client_ca_file) and every SDK (OTEL_EXPORTER_OTLP_CERTIFICATE) trust."
+            .to_string(),
     );
-    Ok(())
+    Ok(Issued { pairs, notes })
 }
 
 /// The CA a leaf is signed by: --ca-cert/--ca-key, or DIR/ca.crt + DIR/ca.key.
-pub(crate) fn issuer_for(dir: &Path, leaf: &LeafArgs, now: OffsetDateTime) -> Result<Ca> {
+pub(crate) fn issuer_for(dir: &Path, leaf: &LeafOptions, now: OffsetDateTime) -> Result<Ca> {
     let pass = PassphraseSource::new(leaf.passphrase.passphrase_file.as_deref());
     match (&leaf.ca_cert, &leaf.ca_key) {
         (Some(cert), Some(key)) => load_ca(cert, key, now, &pass),
@@ -358,9 +468,9 @@ fn issue_leaf(
     role: Role,
     cn: String,
     sans: &[San],
-    leaf: &LeafArgs,
+    leaf: &LeafOptions,
     name: &str,
-) -> Result<()> {
+) -> Result<Issued> {
     let stem = file_stem(name)?;
     let hint = leaf_hint(role);
     let (crt, key) = pair_paths(dir, stem);
@@ -389,18 +499,20 @@ fn issue_leaf(
         Role::Server => format!("a server certificate for {}", names(sans)),
         _ => format!("a client certificate for \"{}\"", spec.cn),
     };
-    print_pair(&what, dir, stem, key_type, spec.not_after);
-    Ok(())
+    Ok(Issued {
+        pairs: vec![written(&what, dir, stem, key_type, spec.not_after)],
+        notes: Vec::new(),
+    })
 }
 
 /// `issue server` (with `--csr`, `csr::server` signs instead).
-pub fn server(dir: &Path, args: &ServerArgs) -> Result<()> {
+pub fn server(dir: &Path, args: &ServerOptions) -> Result<Issued> {
     let cn = server_cn(args.cn.as_deref(), &args.san);
     issue_leaf(dir, Role::Server, cn, &args.san, &args.leaf, &args.name)
 }
 
 /// `issue client` (with `--csr`, `csr::client` signs instead).
-pub fn client(dir: &Path, args: &ClientArgs) -> Result<()> {
+pub fn client(dir: &Path, args: &ClientOptions) -> Result<Issued> {
     if args.cn.as_deref().is_some_and(|cn| cn.trim().is_empty()) {
         bail!("--cn cannot be empty; give the application's name, e.g. --cn my-application");
     }
@@ -412,7 +524,7 @@ pub fn client(dir: &Path, args: &ClientArgs) -> Result<()> {
 
 /// `init`: CA, server and clients, all checked before anything is written and published
 /// together.
-pub fn init(dir: &Path, args: &InitArgs) -> Result<()> {
+pub fn init(dir: &Path, args: &InitOptions) -> Result<Issued> {
     let now = OffsetDateTime::now_utc();
     let mut clients: Vec<&str> = Vec::new();
     for cn in &args.clients {
@@ -489,36 +601,42 @@ pub fn init(dir: &Path, args: &InitArgs) -> Result<()> {
     }
     write(&outputs, args.force, dir, hint)?;
 
-    print_pair(
-        &format!("the CA \"{ca_cn}\""),
-        dir,
-        "ca",
-        args.key_type,
-        ca_spec.not_after,
-    );
-    print_pair(
-        &format!("a server certificate for {}", names(&args.san)),
-        dir,
-        "server",
-        args.key_type,
-        server_spec.not_after,
-    );
+    let mut pairs = vec![
+        written(
+            &format!("the CA \"{ca_cn}\""),
+            dir,
+            "ca",
+            args.key_type,
+            ca_spec.not_after,
+        ),
+        written(
+            &format!("a server certificate for {}", names(&args.san)),
+            dir,
+            "server",
+            args.key_type,
+            server_spec.not_after,
+        ),
+    ];
     for (spec, stem) in &client_specs {
-        print_pair(
+        pairs.push(written(
             &format!("a client certificate for \"{}\"", spec.cn),
             dir,
             stem,
             args.key_type,
             spec.not_after,
-        );
+        ));
     }
     let d = dir.display();
-    println!();
-    println!("Next:");
-    println!(
-        "  otelpki --dir {d} config collector   # the Collector's OTLP receiver with TLS + mTLS"
-    );
-    println!("  otelpki --dir {d} config env         # OTEL_EXPORTER_OTLP_* for your applications");
-    println!("  otelpki --dir {d} check              # verify the whole directory");
-    Ok(())
+    let notes = vec![
+        String::new(),
+        "Next:".to_string(),
+        format!(
+            "  otelpki --dir {d} config collector   # the Collector's OTLP receiver with TLS + mTLS"
+        ),
+        format!(
+            "  otelpki --dir {d} config env         # OTEL_EXPORTER_OTLP_* for your applications"
+        ),
+        format!("  otelpki --dir {d} check              # verify the whole directory"),
+    ];
+    Ok(Issued { pairs, notes })
 }

@@ -4,7 +4,7 @@ use std::process::ExitCode;
 use clap::{CommandFactory, Parser};
 
 use otelpki::cli::{Cli, Command, Export, Issue, RotateCa};
-use otelpki::report::Outcome;
+use otelpki::report::{Outcome, emit};
 use otelpki::{
     apply, check, config, csr, export, fixtures, inspect, issue, probe, renew, rotate, verify,
 };
@@ -25,41 +25,50 @@ fn main() -> ExitCode {
     }
 }
 
+/// Parse, convert, call, render: each command gets its plain options (built in `cli.rs`) and
+/// returns a report, which `report::emit` writes as text or JSON.
 fn run(cli: &Cli) -> anyhow::Result<ExitCode> {
     let dir = cli.dir.as_path();
-    match &cli.command {
-        Command::Init(args) => issue::init(dir, args)?,
-        Command::InitCa(args) => issue::init_ca(dir, args)?,
+    let outcome = match &cli.command {
+        Command::Init(args) => emit(&issue::init(dir, &args.into())?, false)?,
+        Command::InitCa(args) => emit(&issue::init_ca(dir, &args.into())?, false)?,
         Command::Issue(Issue::Server(args)) => match &args.leaf.csr {
-            Some(csr_file) => csr::server(dir, args, csr_file)?,
-            None => issue::server(dir, args)?,
+            Some(csr_file) => emit(&csr::server(dir, &args.into(), csr_file)?, false)?,
+            None => emit(&issue::server(dir, &args.into())?, false)?,
         },
         Command::Issue(Issue::Client(args)) => match &args.leaf.csr {
-            Some(csr_file) => csr::client(dir, args, csr_file)?,
-            None => issue::client(dir, args)?,
+            Some(csr_file) => emit(&csr::client(dir, &args.into(), csr_file)?, false)?,
+            None => emit(&issue::client(dir, &args.into())?, false)?,
         },
-        Command::Config(target) => config::run(dir, target)?,
-        Command::Fixtures(args) => fixtures::run(dir, args)?,
-        Command::Apply(args) => apply::run(dir, args)?,
-        Command::Export(Export::P12(args)) => export::p12(dir, args)?,
-        Command::Export(Export::Truststore(args)) => export::truststore(dir, args)?,
-        Command::Renew(args) => renew::run(dir, args)?,
-        Command::RotateCa(RotateCa::Start(args)) => rotate::start(dir, args)?,
-        Command::RotateCa(RotateCa::Switch(args)) => rotate::switch(dir, args)?,
-        Command::RotateCa(RotateCa::Finish(args)) => rotate::finish(dir, args)?,
-        Command::RotateCa(RotateCa::Status(args)) => rotate::status(dir, args)?,
-        Command::Inspect(args) => inspect::run(args)?,
-        Command::Verify(args) => return Ok(exit(verify::run(dir, args)?)),
-        Command::Check(args) => return Ok(exit(check::run(dir, args)?)),
-        Command::Probe(args) => return Ok(exit(probe::run(dir, args)?)),
-        Command::Recover => otelpki::store::recover_command(dir)?,
+        Command::Config(target) => emit(&config::run(dir, &target.into())?, false)?,
+        Command::Fixtures(args) => emit(&fixtures::run(dir, &args.into())?, false)?,
+        Command::Apply(args) => emit(&apply::run(dir, &args.into())?, args.json)?,
+        Command::Export(Export::P12(args)) => emit(&export::p12(dir, &args.into())?, false)?,
+        Command::Export(Export::Truststore(args)) => {
+            emit(&export::truststore(dir, &args.into())?, false)?
+        }
+        Command::Renew(args) => emit(&renew::run(dir, &args.into())?, args.json)?,
+        Command::RotateCa(RotateCa::Start(args)) => {
+            emit(&rotate::start(dir, &args.into())?, args.json)?
+        }
+        Command::RotateCa(RotateCa::Switch(args)) => {
+            emit(&rotate::switch(dir, &args.into())?, args.json)?
+        }
+        Command::RotateCa(RotateCa::Finish(args)) => emit(&rotate::finish(dir)?, args.json)?,
+        Command::RotateCa(RotateCa::Status(args)) => emit(&rotate::status(dir)?, args.json)?,
+        Command::Inspect(args) => emit(&inspect::run(&args.into())?, args.json)?,
+        Command::Verify(args) => emit(&verify::run(dir, &args.into())?, args.json)?,
+        Command::Check(args) => emit(&check::run(dir, &args.into())?, args.json)?,
+        Command::Probe(args) => emit(&probe::run(dir, &args.into())?, args.json)?,
+        Command::Recover => emit(&otelpki::store::recover_command(dir)?, false)?,
         Command::Completions(args) => {
             let mut out = std::io::stdout().lock();
             clap_complete::generate(args.shell, &mut Cli::command(), "otelpki", &mut out);
             out.flush()?;
+            Outcome::Clean
         }
-    }
-    Ok(ExitCode::SUCCESS)
+    };
+    Ok(exit(outcome))
 }
 
 fn exit(outcome: Outcome) -> ExitCode {

@@ -1,7 +1,7 @@
 //! The domain types that every layer shares, at the bottom of the house: it imports nothing of
 //! otelpki's. Roles and purposes of certificates, OTLP protocols, the `--expires-within`
 //! window, and dates as people read them. The CLI layer (`cli.rs`) parses flags into these
-//! through their `FromStr` and `NAMES`; nothing here knows clap.
+//! through their `FromStr` and `NAMES`; nothing here knows the argument parser.
 
 use std::str::FromStr;
 

@@ -1,27 +1,27 @@
 //! `renew` (docs/rotation.md): re-issues leaves with new keys and the same names, SANs, CN, O and
 //! key type; without names, every leaf that expires within the window or is no longer signed by
-//! the current signer (the first certificate of ca.crt). `reissue` and `exec` are shared with
-//! `rotate-ca switch`, which re-issues every leaf under the new CA.
+//! the current signer (the first certificate of ca.crt). `reissue` and the `--exec` [`Hook`] are
+//! shared with `rotate-ca switch`, which re-issues every leaf under the new CA.
 
-use std::io::Write;
 use std::os::fd::AsFd;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Stdio;
 
 use anyhow::{Context, Result, bail};
 use serde::Serialize;
 use time::OffsetDateTime;
 
-use crate::cli::RenewArgs;
-use crate::encrypt::PassphraseSource;
+use crate::encrypt::{PassphraseOptions, PassphraseSource};
 use crate::issue::{self, Ca};
 use crate::judge;
 use crate::key::KeyType;
+use crate::model::Window;
 use crate::pki::{self, Entry};
 use crate::profile::{self, Role, Spec};
 use crate::read;
+use crate::report::{self, Render};
 use crate::san::San;
-use crate::store::{self, Output};
+use crate::store::{self, DirLock, Output};
 
 /// A leaf `renew` re-issued (or, with --dry-run, would), and why.
 #[derive(Debug, Serialize)]
@@ -44,13 +44,70 @@ pub struct Skipped {
     pub fix: String,
 }
 
+/// `otelpki renew`.
+#[derive(Clone, Debug)]
+pub struct RenewOptions {
+    /// File stems of the leaves to renew now; empty: every leaf that is due.
+    pub names: Vec<String>,
+    /// Renew what expires within this time.
+    pub within: Window,
+    /// A shell command to run once after any renewal.
+    pub exec: Option<String>,
+    pub dry_run: bool,
+    /// The output is JSON: the hook's standard output goes to standard error.
+    pub json: bool,
+    pub passphrase: PassphraseOptions,
+}
+
+/// What `renew` did (its JSON is this, without the fields marked skip), and what is left to
+/// do once that is printed: the `--exec` hook, and the error for the leaves it could not renew.
 #[derive(Serialize)]
-struct Report<'a> {
+pub struct Report {
     dir: String,
     dry_run: bool,
-    within: &'a str,
-    renewed: &'a [Renewed],
-    skipped: &'a [Skipped],
+    within: String,
+    renewed: Vec<Renewed>,
+    skipped: Vec<Skipped>,
+    /// `--exec` was given (the text then leaves the restart advice out).
+    #[serde(skip)]
+    exec_given: bool,
+    #[serde(skip)]
+    hook: Option<Hook>,
+}
+
+/// `--exec CMD`, to run once the report is printed, under the lock of the command that
+/// renewed (as it ran before the report was data).
+pub(crate) struct Hook {
+    cmd: String,
+    dir: PathBuf,
+    names: Vec<String>,
+    json: bool,
+    _lock: Option<DirLock>,
+}
+
+impl Hook {
+    /// The hook for `cmd` after renewing `names`, if there is any to run.
+    pub(crate) fn after(
+        cmd: Option<&str>,
+        dir: &Path,
+        names: Vec<String>,
+        json: bool,
+        lock: Option<DirLock>,
+    ) -> Option<Hook> {
+        let cmd = cmd?;
+        (!names.is_empty()).then(|| Hook {
+            cmd: cmd.to_string(),
+            dir: dir.to_path_buf(),
+            names,
+            json,
+            _lock: lock,
+        })
+    }
+
+    pub(crate) fn run(&self) -> Result<()> {
+        let names: Vec<&str> = self.names.iter().map(String::as_str).collect();
+        exec(&self.cmd, &self.dir, &names, self.json)
+    }
 }
 
 /// The leaves of `entries`: server and client certificates (not the CA's files).
@@ -165,7 +222,7 @@ fn due_reason(
 }
 
 /// `otelpki renew`.
-pub fn run(dir: &Path, args: &RenewArgs) -> Result<()> {
+pub fn run(dir: &Path, args: &RenewOptions) -> Result<Report> {
     let now = OffsetDateTime::now_utc();
     let (ca_crt, ca_key) = issue::pair_paths(dir, "ca");
     if !dir.is_dir() || !ca_crt.exists() {
@@ -184,7 +241,7 @@ pub fn run(dir: &Path, args: &RenewArgs) -> Result<()> {
         issue::file_stem(name)?;
     }
     // The lock before reading: what renew decides from is what it replaces.
-    let _lock = if args.dry_run {
+    let lock = if args.dry_run {
         None
     } else {
         Some(store::lock(dir)?)
@@ -240,25 +297,21 @@ pub fn run(dir: &Path, args: &RenewArgs) -> Result<()> {
     } else {
         renewed.extend(due.iter().map(|(e, r)| record(e, r, None)));
     }
-    print(dir, args, &renewed, &skipped)?;
-    if !args.dry_run && !renewed.is_empty() {
-        if let Some(cmd) = &args.exec {
-            let names: Vec<&str> = renewed.iter().map(|r| r.name.as_str()).collect();
-            exec(cmd, dir, &names, args.json)?;
-        }
-    }
-    if !skipped.is_empty() {
-        bail!(
-            "{} due certificate(s) could not be renewed here: {}",
-            skipped.len(),
-            skipped
-                .iter()
-                .map(|s| s.name.as_str())
-                .collect::<Vec<_>>()
-                .join(", ")
-        );
-    }
-    Ok(())
+    let hook = if args.dry_run {
+        None
+    } else {
+        let names = renewed.iter().map(|r| r.name.clone()).collect();
+        Hook::after(args.exec.as_deref(), dir, names, args.json, lock)
+    };
+    Ok(Report {
+        dir: dir.display().to_string(),
+        dry_run: args.dry_run,
+        within: args.within.text.clone(),
+        renewed,
+        skipped,
+        exec_given: args.exec.is_some(),
+        hook,
+    })
 }
 
 fn record(entry: &Entry, reason: &str, not_after: Option<OffsetDateTime>) -> Renewed {
@@ -272,63 +325,74 @@ fn record(entry: &Entry, reason: &str, not_after: Option<OffsetDateTime>) -> Ren
     }
 }
 
-fn print(dir: &Path, args: &RenewArgs, renewed: &[Renewed], skipped: &[Skipped]) -> Result<()> {
-    let mut out = std::io::stdout().lock();
-    if args.json {
-        let report = Report {
-            dir: dir.display().to_string(),
-            dry_run: args.dry_run,
-            within: &args.within.text,
-            renewed,
-            skipped,
-        };
-        serde_json::to_writer_pretty(&mut out, &report)?;
-        writeln!(out)?;
-        return Ok(());
-    }
-    if renewed.is_empty() && skipped.is_empty() {
-        writeln!(
-            out,
-            "Nothing to renew in {}: every certificate is valid beyond {} and signed by the current CA.",
-            dir.display(),
-            args.within.text
-        )?;
-    }
-    let verb = if args.dry_run {
-        "Would renew"
-    } else {
-        "Renewed"
-    };
-    for r in renewed {
-        write!(
-            out,
-            "{verb} {} ({}): {}",
-            r.name,
-            role_name(r.role),
-            r.reason
-        )?;
-        match r.not_after {
-            Some(t) => writeln!(out, "; new key, valid until {}", issue::date(t))?,
-            None => writeln!(out)?,
+impl Render for Report {
+    fn text(&self) -> String {
+        let mut out = String::new();
+        if self.renewed.is_empty() && self.skipped.is_empty() {
+            out.push_str(&format!(
+                "Nothing to renew in {}: every certificate is valid beyond {} and signed by the current CA.\n",
+                self.dir, self.within
+            ));
         }
-        writeln!(out, "  certificate: {}\n  key:         {}", r.cert, r.key)?;
+        let verb = if self.dry_run {
+            "Would renew"
+        } else {
+            "Renewed"
+        };
+        for r in &self.renewed {
+            out.push_str(&format!(
+                "{verb} {} ({}): {}",
+                r.name,
+                role_name(r.role),
+                r.reason
+            ));
+            match r.not_after {
+                Some(t) => out.push_str(&format!("; new key, valid until {}\n", issue::date(t))),
+                None => out.push('\n'),
+            }
+            out.push_str(&format!(
+                "  certificate: {}\n  key:         {}\n",
+                r.cert, r.key
+            ));
+        }
+        for s in &self.skipped {
+            out.push_str(&format!(
+                "Cannot renew {}: {}\n  fix: {}\n",
+                s.name, s.reason, s.fix
+            ));
+        }
+        if !self.renewed.is_empty() && !self.dry_run && !self.exec_given {
+            out.push_str(
+                "No SDK re-reads its certificate files: restart the applications that use them \
+                 (--exec CMD does it after each renewal). The Collector re-reads its own server pair \
+                 (reload_interval).\n",
+            );
+        }
+        out
     }
-    for s in skipped {
-        writeln!(
-            out,
-            "Cannot renew {}: {}\n  fix: {}",
-            s.name, s.reason, s.fix
-        )?;
+
+    fn json(&self) -> Result<String> {
+        report::json(self)
     }
-    if !renewed.is_empty() && !args.dry_run && args.exec.is_none() {
-        writeln!(
-            out,
-            "No SDK re-reads its certificate files: restart the applications that use them \
-             (--exec CMD does it after each renewal). The Collector re-reads its own server pair \
-             (reload_interval)."
-        )?;
+
+    /// The `--exec` hook, then the error for the due leaves that could not be renewed.
+    fn after(&self) -> Result<()> {
+        if let Some(hook) = &self.hook {
+            hook.run()?;
+        }
+        if !self.skipped.is_empty() {
+            bail!(
+                "{} due certificate(s) could not be renewed here: {}",
+                self.skipped.len(),
+                self.skipped
+                    .iter()
+                    .map(|s| s.name.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            );
+        }
+        Ok(())
     }
-    Ok(())
 }
 
 fn role_name(role: Role) -> &'static str {

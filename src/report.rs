@@ -1,11 +1,13 @@
-//! Findings: what `verify`, `check` and `probe` found wrong, each with the command that fixes
-//! it, printed as text or as JSON (the shape is documented in docs/checking.md).
-//! Whether there was any finding decides the exit code (docs/commands.md: 1).
+//! What commands say: every command returns a [`Render`] (its result as text and as JSON) and
+//! [`emit`] writes it, the one place that writes to standard output. Findings: what `verify`,
+//! `check` and `probe` found wrong, each with the command that fixes it (the JSON shape is
+//! documented in docs/checking.md); whether there was any decides the exit code
+//! (docs/commands.md: 1). Imports nothing of otelpki's, so every module may use it.
 
 use std::io::Write;
 use std::path::Path;
 
-use anyhow::Result;
+use anyhow::{Context, Result};
 use serde::Serialize;
 
 /// The kind of a finding: a stable kebab-case name in the JSON (`code`) and in the text
@@ -220,6 +222,52 @@ pub enum Outcome {
     Findings,
 }
 
+/// What every command returns: its result as text and as JSON. The command's module knows
+/// both forms; [`emit`] is the one place that writes them to standard output.
+pub trait Render {
+    /// The output without `--json`.
+    fn text(&self) -> String;
+
+    /// The output with `--json`: one document and its newline ([`json`]). Commands without
+    /// `--json` keep this default, their text.
+    fn json(&self) -> Result<String> {
+        Ok(self.text())
+    }
+
+    /// Whether a check found problems (exit 1).
+    fn outcome(&self) -> Outcome {
+        Outcome::Clean
+    }
+
+    /// What runs once the output is written: the `--exec` hook of `renew` and `rotate-ca
+    /// switch` (it shares standard output), and the error of a command that did part of its
+    /// work and said so.
+    fn after(&self) -> Result<()> {
+        Ok(())
+    }
+}
+
+/// Writes `report` to standard output (as JSON with `json`), then runs its `after` step.
+pub fn emit(report: &dyn Render, json: bool) -> Result<Outcome> {
+    let out = if json { report.json()? } else { report.text() };
+    {
+        let mut stdout = std::io::stdout().lock();
+        stdout
+            .write_all(out.as_bytes())
+            .and_then(|()| stdout.flush())
+            .context("cannot write to standard output")?;
+    }
+    report.after()?;
+    Ok(report.outcome())
+}
+
+/// `value` as pretty JSON with a final newline: the `--json` output of every command.
+pub fn json<T: Serialize + ?Sized>(value: &T) -> Result<String> {
+    let mut doc = serde_json::to_string_pretty(value)?;
+    doc.push('\n');
+    Ok(doc)
+}
+
 /// The JSON document of `verify`, `check` and `probe`: `ok`, `findings`, then the command's
 /// own fields.
 #[derive(Serialize)]
@@ -230,33 +278,34 @@ struct Document<'a, T: Serialize> {
     details: &'a T,
 }
 
-/// Prints a command's result: as one JSON document, or as `text` (what was looked at)
-/// followed by each finding and a one-line verdict.
-pub fn print<T: Serialize>(
-    details: &T,
-    text: &str,
-    findings: &[Finding],
-    json: bool,
-) -> Result<Outcome> {
-    let mut out = std::io::stdout().lock();
-    if json {
-        let doc = Document {
-            ok: findings.is_empty(),
-            findings,
-            details,
-        };
-        serde_json::to_writer_pretty(&mut out, &doc)?;
-        writeln!(out)?;
-    } else {
-        out.write_all(text.as_bytes())?;
-        out.write_all(render(findings).as_bytes())?;
+/// What `verify`, `check` and `probe` return: what was looked at (`text`, and `details` for
+/// the JSON document) and the findings. As text: `text`, each finding, a one-line verdict.
+pub struct Verdict<T> {
+    pub details: T,
+    pub text: String,
+    pub findings: Vec<Finding>,
+}
+
+impl<T: Serialize> Render for Verdict<T> {
+    fn text(&self) -> String {
+        format!("{}{}", self.text, render(&self.findings))
     }
-    out.flush()?;
-    Ok(if findings.is_empty() {
-        Outcome::Clean
-    } else {
-        Outcome::Findings
-    })
+
+    fn json(&self) -> Result<String> {
+        json(&Document {
+            ok: self.findings.is_empty(),
+            findings: &self.findings,
+            details: &self.details,
+        })
+    }
+
+    fn outcome(&self) -> Outcome {
+        if self.findings.is_empty() {
+            Outcome::Clean
+        } else {
+            Outcome::Findings
+        }
+    }
 }
 
 /// The findings as text, e.g.
@@ -348,5 +397,41 @@ mod tests {
             "problem [expired] a.crt: it expired\n    fix: step 1\n         step 2\n1 problem found\n"
         );
         assert_eq!(render(&[]), "ok: no problems found\n");
+    }
+
+    #[derive(Serialize)]
+    struct Looked {
+        file: &'static str,
+    }
+
+    #[test]
+    fn a_verdict_is_its_text_then_the_findings_or_one_json_document() -> Result<()> {
+        let found = Verdict {
+            details: Looked { file: "a.crt" },
+            text: "a.crt: looked at\n".into(),
+            findings: vec![Finding::new(Code::Expired, "a.crt", "it expired", "renew")],
+        };
+        assert_eq!(
+            found.text(),
+            "a.crt: looked at\nproblem [expired] a.crt: it expired\n    fix: renew\n1 problem found\n"
+        );
+        assert_eq!(
+            found.json()?,
+            "{\n  \"ok\": false,\n  \"findings\": [\n    {\n      \"code\": \"expired\",\n      \
+             \"about\": \"a.crt\",\n      \"problem\": \"it expired\",\n      \"fix\": \"renew\"\n    \
+             }\n  ],\n  \"file\": \"a.crt\"\n}\n"
+        );
+        assert_eq!(found.outcome(), Outcome::Findings);
+        let clean = Verdict {
+            findings: Vec::new(),
+            ..found
+        };
+        assert_eq!(clean.outcome(), Outcome::Clean);
+        assert!(
+            clean
+                .json()?
+                .starts_with("{\n  \"ok\": true,\n  \"findings\": [],\n")
+        );
+        Ok(())
     }
 }

@@ -16,7 +16,6 @@
 //! that the next step (or a re-run) removes: [`settle`].
 
 use std::fs;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
@@ -25,17 +24,89 @@ use serde::Serialize;
 use time::OffsetDateTime;
 
 use crate::cert::Cert;
-use crate::cli::{RotateFinishArgs, RotateStartArgs, RotateStatusArgs, RotateSwitchArgs};
-use crate::encrypt::{self, PassphraseSource};
+use crate::encrypt::{self, PassphraseOptions, PassphraseSource};
 use crate::issue;
 use crate::judge;
 use crate::key::KeyType;
 use crate::pki::{self, Entry};
 use crate::profile::{self, Spec};
 use crate::read;
-use crate::renew;
-use crate::report;
+use crate::renew::{self, Hook};
+use crate::report::{self, Render};
 use crate::store::{self, Output};
+
+/// `rotate-ca start`.
+#[derive(Clone, Debug)]
+pub struct StartOptions {
+    /// The new CA's key type; None: the current CA's.
+    pub key_type: Option<KeyType>,
+    /// The new CA's CN; None: the current one with a generation suffix.
+    pub cn: Option<String>,
+    /// The new CA's validity; None: the current CA's lifetime.
+    pub days: Option<u32>,
+    pub passphrase: PassphraseOptions,
+}
+
+/// `rotate-ca switch`.
+#[derive(Clone, Debug)]
+pub struct SwitchOptions {
+    /// A shell command to run once after the leaves were re-issued.
+    pub exec: Option<String>,
+    /// The output is JSON: the hook's standard output goes to standard error.
+    pub json: bool,
+    pub passphrase: PassphraseOptions,
+}
+
+/// What a `rotate-ca` step says: what it did (text only), then the resulting status; and
+/// the `--exec` hook of `switch`, run once that is printed.
+pub struct Report {
+    /// A step found already done says so before the status, also before the JSON document
+    /// (as it always has).
+    pub already: Option<&'static str>,
+    /// What the step did, before the status; not in the JSON.
+    pub done: String,
+    pub status: Status,
+    hook: Option<Hook>,
+}
+
+impl Report {
+    fn of(dir: &Path, already: Option<&'static str>, done: String) -> Result<Report> {
+        Ok(Report {
+            already,
+            done,
+            status: status_of(dir)?,
+            hook: None,
+        })
+    }
+
+    fn already(&self) -> String {
+        self.already
+            .map(|line| format!("{line}\n"))
+            .unwrap_or_default()
+    }
+}
+
+impl Render for Report {
+    fn text(&self) -> String {
+        format!(
+            "{}{}{}",
+            self.already(),
+            self.done,
+            status_text(&self.status)
+        )
+    }
+
+    fn json(&self) -> Result<String> {
+        Ok(format!("{}{}", self.already(), report::json(&self.status)?))
+    }
+
+    fn after(&self) -> Result<()> {
+        match &self.hook {
+            Some(hook) => hook.run(),
+            None => Ok(()),
+        }
+    }
+}
 
 /// Where a rotation stands.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -232,7 +303,7 @@ fn require_dir(dir: &Path) -> Result<()> {
 }
 
 /// `rotate-ca start`: a new CA as ca-next.*; ca.crt := old + new. One batch.
-pub fn start(dir: &Path, args: &RotateStartArgs) -> Result<()> {
+pub fn start(dir: &Path, args: &StartOptions) -> Result<Report> {
     require_dir(dir)?;
     let pass = PassphraseSource::new(args.passphrase.passphrase_file.as_deref());
     let _lock = store::lock(dir)?;
@@ -240,8 +311,11 @@ pub fn start(dir: &Path, args: &RotateStartArgs) -> Result<()> {
     match state.phase {
         Phase::None => {}
         Phase::Started => {
-            println!("The rotation is already started (ca-next.crt is in ca.crt); nothing to do.");
-            return print_status(dir, args.json);
+            return Report::of(
+                dir,
+                Some("The rotation is already started (ca-next.crt is in ca.crt); nothing to do."),
+                String::new(),
+            );
         }
         Phase::Switched => bail!(
             "the rotation in `{}` is past its switch; finish it first: {}",
@@ -290,29 +364,30 @@ pub fn start(dir: &Path, args: &RotateStartArgs) -> Result<()> {
         ],
         &[Output::public(ca_crt, bundle)],
     )?;
-    if !args.json {
-        println!(
-            "Started the rotation to the CA \"{}\" ({key_type}, valid until {}): ca-next.crt, \
-             ca-next.key; ca.crt now trusts both (the old CA first, still the signer).",
-            spec.cn,
-            issue::date(spec.not_after)
-        );
-    }
-    print_status(dir, args.json)
+    let done = format!(
+        "Started the rotation to the CA \"{}\" ({key_type}, valid until {}): ca-next.crt, \
+         ca-next.key; ca.crt now trusts both (the old CA first, still the signer).\n",
+        spec.cn,
+        issue::date(spec.not_after)
+    );
+    Report::of(dir, None, done)
 }
 
 /// `rotate-ca switch`: the next CA signs; ca.crt := new + old; the old pair kept as
 /// ca-previous.*; every leaf re-issued under the new CA. One batch, then ca-next.* removed.
-pub fn switch(dir: &Path, args: &RotateSwitchArgs) -> Result<()> {
+pub fn switch(dir: &Path, args: &SwitchOptions) -> Result<Report> {
     require_dir(dir)?;
     let pass = PassphraseSource::new(args.passphrase.passphrase_file.as_deref());
-    let _lock = store::lock(dir)?;
+    let lock = store::lock(dir)?;
     let state = settle(dir)?;
     match state.phase {
         Phase::Started => {}
         Phase::Switched => {
-            println!("The rotation is already switched (the new CA signs); nothing to do.");
-            return print_status(dir, args.json);
+            return Report::of(
+                dir,
+                Some("The rotation is already switched (the new CA signs); nothing to do."),
+                String::new(),
+            );
         }
         Phase::None => bail!(
             "no rotation is in progress in `{}`; start one with {}",
@@ -357,32 +432,25 @@ pub fn switch(dir: &Path, args: &RotateSwitchArgs) -> Result<()> {
     ];
     store::publish_batch(&create, &replace)?;
     remove(dir, &[next_key, next_crt])?;
-    if !args.json {
-        println!(
-            "Switched: the CA \"{}\" signs now; ca.crt = new + old; the old pair is kept as \
-             ca-previous.crt/.key. Re-issued under the new CA: {}.",
-            next.cn,
-            if renewed.is_empty() {
-                "nothing".to_string()
-            } else {
-                renewed.join(", ")
-            }
-        );
-        for name in &keyless {
-            println!(
-                "Not re-issued: {name} (its key is not here; sign a new CSR for it with \
-                 `otelpki issue ... --csr FILE --name {name} --force`)"
-            );
+    let mut done = format!(
+        "Switched: the CA \"{}\" signs now; ca.crt = new + old; the old pair is kept as \
+         ca-previous.crt/.key. Re-issued under the new CA: {}.\n",
+        next.cn,
+        if renewed.is_empty() {
+            "nothing".to_string()
+        } else {
+            renewed.join(", ")
         }
+    );
+    for name in &keyless {
+        done.push_str(&format!(
+            "Not re-issued: {name} (its key is not here; sign a new CSR for it with \
+             `otelpki issue ... --csr FILE --name {name} --force`)\n"
+        ));
     }
-    print_status(dir, args.json)?;
-    if let Some(cmd) = &args.exec {
-        if !renewed.is_empty() {
-            let names: Vec<&str> = renewed.iter().map(String::as_str).collect();
-            renew::exec(cmd, dir, &names, args.json)?;
-        }
-    }
-    Ok(())
+    let mut report = Report::of(dir, None, done)?;
+    report.hook = Hook::after(args.exec.as_deref(), dir, renewed, args.json, Some(lock));
+    Ok(report)
 }
 
 /// The leaves of `entries` that `old` signed and `new` did not: still under the old CA.
@@ -402,17 +470,18 @@ fn under_old(
 
 /// `rotate-ca finish`: ca.crt := new alone (one write), then ca-previous.* removed. Refused
 /// while a leaf in DIR chains only to the old CA.
-pub fn finish(dir: &Path, args: &RotateFinishArgs) -> Result<()> {
+pub fn finish(dir: &Path) -> Result<Report> {
     require_dir(dir)?;
     let _lock = store::lock(dir)?;
     let state = settle(dir)?;
     match state.phase {
         Phase::Switched => {}
         Phase::None => {
-            if !args.json {
-                println!("No rotation is in progress; nothing to finish.");
-            }
-            return print_status(dir, args.json);
+            return Report::of(
+                dir,
+                None,
+                "No rotation is in progress; nothing to finish.\n".to_string(),
+            );
         }
         Phase::Started => bail!(
             "the new CA does not sign yet: switch first ({}), then finish",
@@ -452,19 +521,15 @@ pub fn finish(dir: &Path, args: &RotateFinishArgs) -> Result<()> {
     store::publish_batch(&[], &[Output::public(ca_crt, pem_of(new))])?;
     let (prev_crt, prev_key) = paths(dir, "ca-previous");
     remove(dir, &[prev_key, prev_crt])?;
-    if !args.json {
-        println!(
-            "Finished: ca.crt holds the new CA alone; ca-previous.crt/.key removed. The old CA is \
-             trusted nowhere that re-reads ca.crt."
-        );
-    }
-    print_status(dir, args.json)
+    let done = "Finished: ca.crt holds the new CA alone; ca-previous.crt/.key removed. The old CA \
+                is trusted nowhere that re-reads ca.crt.\n";
+    Report::of(dir, None, done.to_string())
 }
 
 /// `rotate-ca status`.
-pub fn status(dir: &Path, args: &RotateStatusArgs) -> Result<()> {
+pub fn status(dir: &Path) -> Result<Report> {
     require_dir(dir)?;
-    print_status(dir, args.json)
+    Report::of(dir, None, String::new())
 }
 
 /// A CA certificate as `status` shows it.
@@ -615,51 +680,43 @@ pub fn status_of(dir: &Path) -> Result<Status> {
     })
 }
 
-fn print_status(dir: &Path, json: bool) -> Result<()> {
-    let status = status_of(dir)?;
-    let mut out = std::io::stdout().lock();
-    if json {
-        serde_json::to_writer_pretty(&mut out, &status)?;
-        writeln!(out)?;
-        return Ok(());
-    }
+/// The status as text.
+fn status_text(status: &Status) -> String {
+    let mut out = String::new();
     let phase = match status.phase {
         Phase::None => "none",
         Phase::Started => "started (the old CA signs; ca.crt = old + new)",
         Phase::Switched => "switched (the new CA signs; ca.crt = new + old)",
     };
-    writeln!(out, "Rotation of {}: {phase}", status.dir)?;
+    out.push_str(&format!("Rotation of {}: {phase}\n", status.dir));
     if let Some(step) = status.interrupted {
-        writeln!(
-            out,
-            "  an interrupted `rotate-ca {step}` left files; the next writing command completes it"
-        )?;
+        out.push_str(&format!(
+            "  an interrupted `rotate-ca {step}` left files; the next writing command completes it\n"
+        ));
     }
     for (i, ca) in status.bundle.iter().enumerate() {
-        writeln!(
-            out,
-            "  ca.crt [{}] \"{}\" ({}), until {}{}",
+        out.push_str(&format!(
+            "  ca.crt [{}] \"{}\" ({}), until {}{}\n",
             i + 1,
             ca.common_name,
             ca.key_type.map_or("unknown".into(), |k| k.to_string()),
             issue::date(ca.not_after),
             if i == 0 { "  <- signer" } else { "" }
-        )?;
+        ));
     }
     if !status.under_old_ca.is_empty() {
-        writeln!(
-            out,
-            "  under the old CA: {}",
+        out.push_str(&format!(
+            "  under the old CA: {}\n",
             status.under_old_ca.join(", ")
-        )?;
+        ));
     }
     for c in &status.consumers {
-        writeln!(out, "  {}: {}", c.who, c.action)?;
+        out.push_str(&format!("  {}: {}\n", c.who, c.action));
     }
     if let Some(step) = &status.next_step {
-        writeln!(out, "Next: {step}")?;
+        out.push_str(&format!("Next: {step}\n"));
     }
-    Ok(())
+    out
 }
 
 #[cfg(test)]

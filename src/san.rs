@@ -1,6 +1,6 @@
 //! One `--san` value turned into a subjectAltName: an IPv4/IPv6 address, a DNS name
 //! (a wildcard only as the whole leftmost label), or `uri:` / `email:` values.
-//! Used directly as clap's value parser, so a bad value is refused before anything runs.
+//! The value parser of `--san` in `cli.rs`, so a bad value is refused before anything runs.
 
 use std::fmt;
 use std::net::IpAddr;

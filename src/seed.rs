@@ -321,7 +321,7 @@ pub fn clock(now: Option<OffsetDateTime>) -> Result<OffsetDateTime> {
 /// years X.509 can write (UTCTime from 1950, GeneralizedTime to 9999).
 pub const CLOCK_YEARS: std::ops::RangeInclusive<i32> = 1952..=9898;
 
-/// clap's parser for `--now`: an RFC 3339 time such as 2025-01-01T00:00:00Z.
+/// The value parser of `--now` (`cli.rs`): an RFC 3339 time such as 2025-01-01T00:00:00Z.
 pub fn parse_now(value: &str) -> Result<OffsetDateTime, String> {
     OffsetDateTime::parse(value.trim(), &Rfc3339)
         .map_err(|_| format!("`{value}` is not an RFC 3339 time; write e.g. 2025-01-01T00:00:00Z"))

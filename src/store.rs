@@ -287,24 +287,39 @@ pub fn recover(dir: &Path) -> Result<Leftovers> {
     Ok(found)
 }
 
+/// What `otelpki recover` did in `dir`.
+#[derive(Debug)]
+pub struct Recovered {
+    pub dir: PathBuf,
+    pub done: Leftovers,
+}
+
+impl crate::report::Render for Recovered {
+    fn text(&self) -> String {
+        if self.done.commits.is_empty() && self.done.temporaries.is_empty() {
+            format!("nothing to recover in {}\n", self.dir.display())
+        } else {
+            format!(
+                "recovered {}: completed {} interrupted write(s), removed {} temporary file(s)\n",
+                self.dir.display(),
+                self.done.commits.len(),
+                self.done.temporaries.len()
+            )
+        }
+    }
+}
+
 /// `otelpki recover`: takes the lock (which completes interrupted writes and removes stray
-/// temporary files) and says what it did.
-pub fn recover_command(dir: &Path) -> Result<()> {
+/// temporary files) and returns what it did.
+pub fn recover_command(dir: &Path) -> Result<Recovered> {
     if !dir.is_dir() {
         bail!("`{}` is not a directory; nothing to recover", dir.display());
     }
     let (_lock, done) = lock_recovering(dir)?;
-    if done.commits.is_empty() && done.temporaries.is_empty() {
-        println!("nothing to recover in {}", dir.display());
-    } else {
-        println!(
-            "recovered {}: completed {} interrupted write(s), removed {} temporary file(s)",
-            dir.display(),
-            done.commits.len(),
-            done.temporaries.len()
-        );
-    }
-    Ok(())
+    Ok(Recovered {
+        dir: dir.to_path_buf(),
+        done,
+    })
 }
 
 /// The lines of a commit record: `tmp-name TAB target-name TAB replace|create`. Names are plain

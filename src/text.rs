@@ -60,7 +60,7 @@ pub fn check_name(value: &str, what: &str) -> Result<()> {
     Ok(())
 }
 
-/// clap's parser for `--cn` and `--org`.
+/// The value parser of `--cn` and `--org` (`cli.rs`).
 pub fn parse_name(value: &str) -> Result<String, String> {
     check_name(value, "the name")
         .map(|()| value.to_string())

@@ -1,7 +1,7 @@
 //! `verify`: one certificate against a CA, judged by `judge` (chain, purpose, host, validity,
 //! key match), as text or JSON.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
 use rustls::pki_types::ServerName;
@@ -9,24 +9,38 @@ use serde::Serialize;
 use time::OffsetDateTime;
 
 use crate::cert::Cert;
-use crate::cli::VerifyArgs;
 use crate::inspect::CertInfo;
 use crate::judge::{Anchors, Leaf, Reissue, ca_findings, judge, key_finding, purpose_of};
 use crate::model::{Purpose, Role};
 use crate::read;
-use crate::report::{self, Outcome};
+use crate::report::Verdict;
+
+/// `verify`.
+#[derive(Clone, Debug)]
+pub struct VerifyOptions {
+    /// The certificate (a PEM bundle may add intermediates after it).
+    pub cert: PathBuf,
+    /// CA certificate(s) to verify against; None: DIR/ca.crt.
+    pub ca: Option<PathBuf>,
+    /// The host name or IP clients connect to.
+    pub host: Option<String>,
+    /// None: what the certificate's extKeyUsage says.
+    pub purpose: Option<Purpose>,
+    /// A private key that must belong to the certificate.
+    pub key: Option<PathBuf>,
+}
 
 /// What `verify --json` reports besides the findings.
 #[derive(Serialize)]
-struct Details<'a> {
-    certificate: &'a CertInfo,
+pub struct Details {
+    certificate: CertInfo,
     ca: String,
     purpose: Option<Purpose>,
-    host: Option<&'a str>,
+    host: Option<String>,
     key: Option<String>,
 }
 
-pub fn run(dir: &Path, args: &VerifyArgs) -> Result<Outcome> {
+pub fn run(dir: &Path, args: &VerifyOptions) -> Result<Verdict<Details>> {
     let now = OffsetDateTime::now_utc();
     let chain = read::certificates(&args.cert)?;
     let ca_path = args.ca.clone().unwrap_or_else(|| dir.join("ca.crt"));
@@ -105,11 +119,15 @@ pub fn run(dir: &Path, args: &VerifyArgs) -> Result<Outcome> {
     }
     text.push_str(&format!("  checked:  {}\n", checked.join(", ")));
     let details = Details {
-        certificate: &info,
+        certificate: info,
         ca: ca_path.display().to_string(),
         purpose,
-        host: args.host.as_deref(),
+        host: args.host.clone(),
         key: args.key.as_ref().map(|k| k.display().to_string()),
     };
-    report::print(&details, &text, &findings, args.json)
+    Ok(Verdict {
+        details,
+        text,
+        findings,
+    })
 }

@@ -15,7 +15,7 @@ mod net;
 mod otlp;
 mod tls;
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
@@ -28,11 +28,10 @@ use serde::Serialize;
 use time::OffsetDateTime;
 
 use crate::cert::Cert;
-use crate::cli::ProbeArgs;
 use crate::endpoint::{Endpoint, GRPC_PORT, HTTP_PORT, Protocol, Scheme, protocol_name};
 use crate::inspect::CertInfo;
 use crate::judge::{Anchors, Reissue};
-use crate::report::{self, Code, Finding, Outcome};
+use crate::report::{self, Code, Finding, Verdict};
 
 use net::Wire;
 use otlp::Exchange;
@@ -59,8 +58,9 @@ pub struct Handshake {
     pub accepted_client_cas: Vec<String>,
 }
 
+/// What `probe --json` reports besides the findings.
 #[derive(Serialize)]
-struct Details {
+pub struct Details {
     endpoint: String,
     /// The address connected to, if the connection was made.
     address: Option<String>,
@@ -72,6 +72,24 @@ struct Details {
     server_chain: Vec<CertInfo>,
     /// The empty export and its answer; null if none was sent.
     exchange: Option<Exchange>,
+}
+
+/// `probe`.
+#[derive(Clone, Debug)]
+pub struct ProbeOptions {
+    /// The endpoint: https://HOST:PORT, or HOST:PORT.
+    pub url: Endpoint,
+    /// CA certificate(s) the server's certificate must chain to; None: DIR/ca.crt.
+    pub ca: Option<PathBuf>,
+    /// Client certificate and key to present (mTLS): both or neither.
+    pub cert: Option<PathBuf>,
+    pub key: Option<PathBuf>,
+    /// The empty export's protocol; None: from the URL's path, else the port.
+    pub protocol: Option<Protocol>,
+    /// Stop after the TLS handshake.
+    pub tls_only: bool,
+    /// Seconds to wait for the connection and for each answer.
+    pub timeout: u64,
 }
 
 /// Everything `probe` needs besides the connection.
@@ -117,7 +135,7 @@ fn alpn(otlp: Option<Protocol>) -> &'static [&'static [u8]] {
     }
 }
 
-pub fn run(dir: &Path, args: &ProbeArgs) -> Result<Outcome> {
+pub fn run(dir: &Path, args: &ProbeOptions) -> Result<Verdict<Details>> {
     let ep = &args.url;
     let port = match (ep.port, ep.scheme) {
         (Some(p), _) => p,
@@ -175,7 +193,11 @@ pub fn run(dir: &Path, args: &ProbeArgs) -> Result<Outcome> {
         ca: ca_path.display().to_string(),
         ..details
     };
-    report::print(&details, &text, &findings, args.json)
+    Ok(Verdict {
+        details,
+        text,
+        findings,
+    })
 }
 
 fn probe(
