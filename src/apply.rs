@@ -13,7 +13,8 @@ use time::{Duration, OffsetDateTime};
 use toml::Spanned;
 
 use crate::encrypt::{self, PassphraseOptions, PassphraseSource};
-use crate::issue::{self, Ca, Signed};
+use crate::engine::{self, Ca};
+use crate::issue;
 use crate::judge;
 use crate::key::{ED25519_WARNING, KeyType};
 use crate::model::Purpose;
@@ -23,7 +24,7 @@ use crate::read;
 use crate::report::{self, Render};
 use crate::san::{self, San};
 use crate::seed::{self, Key, Source};
-use crate::store::{self, Output};
+use crate::store;
 use crate::text;
 
 // ---------------------------------------------------------------------------------------------
@@ -329,10 +330,8 @@ pub struct Step {
 /// What `apply` would write, and the report.
 pub struct Outcome {
     pub steps: Vec<Step>,
-    /// New files (published without replacing anything).
-    pub create: Vec<Output>,
-    /// Re-issued files (published over the old ones).
-    pub replace: Vec<Output>,
+    /// The files to write: new pairs created, re-issued pairs replacing the old ones.
+    pub files: engine::Plan,
 }
 
 /// Decides every step against what is in `dir` at `now` and signs what must be (in memory).
@@ -371,8 +370,7 @@ pub fn decide(
     };
     let mut out = Outcome {
         steps: Vec::new(),
-        create: Vec::new(),
-        replace: Vec::new(),
+        files: engine::Plan::new(),
     };
     let ca = decide_ca(dir, plan, src, now, &existing, pass, &mut out)?;
     let anchor_der = ca.cert_der.clone();
@@ -409,17 +407,14 @@ pub fn decide(
                 org: want.org.clone(),
                 sans: want.sans.iter().map(San::to_rcgen).collect::<Result<_>>()?,
                 not_before,
-                not_after: issue::clamp_to_ca(not_after, &ca.ca),
+                not_after: engine::clamp_to_ca(not_after, &ca.ca),
                 serial: src.serial(&serial_label(&want.stem, now))?,
                 key_type: plan.key_type,
             };
             let key = src.key(plan.key_type, &format!("apply/{}", want.stem))?;
-            let signed = issue::make_leaf(want.role, &spec, &key, &ca.ca.issuer)?;
-            let outputs = pair_outputs(&crt, &key_file, &signed);
-            match action {
-                Action::Created => out.create.extend(outputs),
-                _ => out.replace.extend(outputs),
-            }
+            let signed = engine::make_leaf(want.role, &spec, &key, &ca.ca.issuer)?;
+            out.files
+                .pair(&crt, &key_file, &signed, action != Action::Created);
             spec.not_after
         };
         out.steps.push(Step {
@@ -591,7 +586,7 @@ fn decide_ca(
         serial: src.serial(&serial_label("ca", now))?,
         key_type: plan.key_type,
     };
-    let (mut signed, issuer) = issue::make_ca(&spec, key)?;
+    let (mut signed, issuer) = engine::make_ca(&spec, key)?;
     if encrypted {
         let what = format!("re-encrypting `{}`", key_file.display());
         signed.key_pem = encrypt::encrypt_pem(&signed.key_pem, &pass.get(&what)?)?;
@@ -601,11 +596,8 @@ fn decide_ca(
             .context("cannot read back the CA certificate")?
             .into_contents(),
     );
-    let outputs = pair_outputs(&crt, &key_file, &signed);
-    match action {
-        Action::Created => out.create.extend(outputs),
-        _ => out.replace.extend(outputs),
-    }
+    out.files
+        .pair(&crt, &key_file, &signed, action != Action::Created);
     out.steps.push(Step {
         stem: "ca".into(),
         role: Role::Ca,
@@ -743,14 +735,6 @@ fn pair_paths(dir: &Path, stem: &str) -> (PathBuf, PathBuf) {
     )
 }
 
-/// Key first (see `store::publish`).
-fn pair_outputs(crt: &Path, key: &Path, signed: &Signed) -> Vec<Output> {
-    vec![
-        Output::key(key.to_path_buf(), signed.key_pem.clone()),
-        Output::public(crt.to_path_buf(), signed.cert_pem.clone()),
-    ]
-}
-
 /// `otelpki apply`.
 #[derive(Clone, Debug)]
 pub struct ApplyOptions {
@@ -778,15 +762,15 @@ pub fn run(dir: &Path, args: &ApplyOptions) -> Result<Report> {
     }
     // The writer's lock is taken before the directory is read: what apply decides from is
     // what it replaces. A dry run writes nothing and reads like `check`, without it.
-    let _lock = if args.dry_run {
+    let lock = if args.dry_run {
         None
     } else {
         Some(store::lock(dir)?)
     };
     let pass = PassphraseSource::new(args.passphrase.passphrase_file.as_deref());
     let outcome = decide(dir, &plan, &src, now, &pass)?;
-    if !args.dry_run {
-        store::publish_batch(&outcome.create, &outcome.replace).map_err(|e| {
+    if let Some(lock) = &lock {
+        outcome.files.execute(lock).map_err(|e| {
             match e.downcast_ref::<store::AlreadyExists>() {
                 Some(exists) => anyhow::anyhow!(
                     "{exists}: another program wrote it while apply ran; run apply again"

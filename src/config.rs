@@ -824,7 +824,6 @@ fn default_host(server: &Entry) -> Result<String> {
     )
 }
 
-/// Whether `host` is one of the certificate's names (a wildcard covers one leftmost label).
 /// Whether `server` covers `host`, by the one host-coverage test (`judge::covers`).
 fn names_host(server: &Entry, host: &str) -> bool {
     let Ok(name) = rustls::pki_types::ServerName::try_from(host.to_string()) else {

@@ -16,6 +16,7 @@ use x509_parser::oid_registry::{OID_PKCS1_SHA1WITHRSA, OID_SHA1_WITH_RSA};
 use x509_parser::prelude::FromDer;
 
 use crate::cert::ip_from_bytes;
+use crate::engine::{self, Plan, with_hint};
 use crate::issue::{self, ClientOptions, LeafOptions, ServerOptions, file_stem};
 use crate::key::KeyType;
 use crate::profile::{self, Role};
@@ -249,12 +250,12 @@ pub fn issue(
 ) -> Result<Signed> {
     let stem = file_stem(name)?;
     let hint = issue::leaf_hint(role);
-    let (crt, key_path) = issue::pair_paths(dir, stem);
+    let (crt, key_path) = engine::pair_paths(dir, stem);
     let outputs_check = [Output::public(crt.clone(), "")];
     // The CSR (from outside DIR) is judged before DIR is touched; then the writer's lock.
     let request = read(csr_path)?;
-    let _lock = store::lock(dir)?;
-    store::refuse_existing(&outputs_check, leaf.force).map_err(|e| issue::with_hint(e, &hint))?;
+    let lock = store::lock(dir)?;
+    store::refuse_existing(&outputs_check, leaf.force).map_err(|e| with_hint(e, &hint))?;
     // A key file of another key beside NAME.crt would make a pair that no TLS stack loads.
     if key_path.exists() {
         let belongs = read::key_pair(&key_path)
@@ -328,15 +329,15 @@ pub fn issue(
         raw: &request.public_key,
         alg: request.key_type.algorithm(),
     };
-    let cert = profile::params(role, &spec)
-        .signed_by(&key, &ca.issuer)
-        .context("cannot sign the certificate")?;
-    issue::write(
-        &[Output::public(crt.clone(), cert.pem())],
+    let mut plan = Plan::new();
+    plan.file(
+        Output::public(
+            crt.clone(),
+            engine::sign(&profile::params(role, &spec), &key, &ca.issuer)?,
+        ),
         leaf.force,
-        dir,
-        &hint,
-    )?;
+    );
+    plan.execute_or_hint(&lock, &hint)?;
     let what = match role {
         Role::Server => format!("a server certificate for {}", issue::names(&sans)),
         _ => format!("a client certificate for \"{}\"", spec.cn.escape_debug()),

@@ -15,7 +15,8 @@ use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use zeroize::Zeroizing;
 
 use crate::cert::Cert;
-use crate::issue::{self, file_stem};
+use crate::engine::{self, Plan, with_hint};
+use crate::issue::file_stem;
 use crate::judge;
 use crate::read;
 use crate::report::Render;
@@ -153,16 +154,16 @@ fn issuer_of<'a>(
 /// `otelpki export p12 --name NAME`.
 pub fn p12(dir: &Path, args: &P12Options) -> Result<Exported> {
     let stem = file_stem(&args.name)?;
-    let (crt, key_path) = issue::pair_paths(dir, stem);
+    let (crt, key_path) = engine::pair_paths(dir, stem);
     let out = dir.join(format!("{stem}.p12"));
     let hint = "pass --force to replace it";
     let password = password(&args.password)?;
     if !crt.exists() {
         bail!("`{}` does not exist; issue it first", crt.display());
     }
-    let _lock = store::lock(dir)?;
+    let lock = store::lock(dir)?;
     store::refuse_existing(&[Output::key(out.clone(), "")], args.password.force)
-        .map_err(|e| issue::with_hint(e, hint))?;
+        .map_err(|e| with_hint(e, hint))?;
     let leaf_der = read::certificate(&crt)?;
     let leaf = Cert::parse(&leaf_der)
         .with_context(|| format!("`{}` is not a usable certificate", crt.display()))?;
@@ -217,12 +218,9 @@ pub fn p12(dir: &Path, args: &P12Options) -> Result<Exported> {
         KeyStoreEntry::PrivateKeyChain(PrivateKeyChain::new(local_key_id.to_vec(), key, chain)),
     );
     let bytes = write_store(&keystore, &password)?;
-    issue::write(
-        &[Output::key(out.clone(), bytes)],
-        args.password.force,
-        dir,
-        hint,
-    )?;
+    let mut plan = Plan::new();
+    plan.file(Output::key(out.clone(), bytes), args.password.force);
+    plan.execute_or_hint(&lock, hint)?;
     Ok(Exported {
         what: format!(
             "Exported `{}` with its key and CA as a PKCS#12 keystore (alias \"{stem}\")",
@@ -247,9 +245,9 @@ pub fn truststore(dir: &Path, args: &TruststoreOptions) -> Result<Exported> {
             ca_path.display()
         );
     }
-    let _lock = store::lock(dir)?;
+    let lock = store::lock(dir)?;
     store::refuse_existing(&[Output::public(out.clone(), "")], args.password.force)
-        .map_err(|e| issue::with_hint(e, hint))?;
+        .map_err(|e| with_hint(e, hint))?;
     let cas = read::certificates(&ca_path)?;
     let mut keystore = KeyStore::new();
     for (i, der) in cas.iter().enumerate() {
@@ -261,12 +259,9 @@ pub fn truststore(dir: &Path, args: &TruststoreOptions) -> Result<Exported> {
         keystore.add_entry(&alias, KeyStoreEntry::Certificate(p12_cert(der, &ca_path)?));
     }
     let bytes = write_store(&keystore, &password)?;
-    issue::write(
-        &[Output::public(out.clone(), bytes)],
-        args.password.force,
-        dir,
-        hint,
-    )?;
+    let mut plan = Plan::new();
+    plan.file(Output::public(out.clone(), bytes), args.password.force);
+    plan.execute_or_hint(&lock, hint)?;
     Ok(Exported {
         what: format!(
             "Exported the CA of `{}` as a PKCS#12 truststore ({} trusted certificate{})",

@@ -14,12 +14,13 @@ use serde::Serialize;
 use time::{Duration, OffsetDateTime};
 
 use crate::cert::Cert;
-use crate::issue::{self, Signed};
+use crate::engine::{self, Plan, Signed};
+use crate::issue;
 use crate::key::{KeyType, PrivateKey};
 use crate::profile::{self, Role, Spec};
 use crate::report::Render;
 use crate::seed::{self, Key, Source};
-use crate::store::{self, AlreadyExists, Output};
+use crate::store::{self, Output};
 
 /// Validity of the fixture CA and of the good leaves.
 pub const CA_DAYS: u32 = 3650;
@@ -165,14 +166,15 @@ pub fn generate(dir: &Path, seed: Option<&str>, now: OffsetDateTime) -> Result<M
 /// `generate` with every option.
 pub fn generate_with(dir: &Path, opts: &Options) -> Result<Manifest> {
     let (manifest, outputs) = build(dir, opts)?;
-    let _lock = store::lock(dir)?;
-    let hint = "pass --force to regenerate the fixtures, or --dir for another directory";
-    let with_hint = |e: anyhow::Error| match e.downcast_ref::<AlreadyExists>() {
-        Some(exists) => anyhow::anyhow!("{exists}; {hint}"),
-        None => e,
-    };
-    store::refuse_existing(&outputs, opts.force).map_err(with_hint)?;
-    store::publish(&outputs, opts.force).map_err(with_hint)?;
+    let lock = store::lock(dir)?;
+    let mut plan = Plan::new();
+    for out in outputs {
+        plan.file(out, opts.force);
+    }
+    plan.execute_or_hint(
+        &lock,
+        "pass --force to regenerate the fixtures, or --dir for another directory",
+    )?;
     Ok(manifest)
 }
 
@@ -397,13 +399,13 @@ impl SetBuilder<'_> {
     /// A self-signed CA; its key is written only if `write_key`.
     fn ca(&mut self, name: &str, spec: &Spec, write_key: bool, about: About) -> Result<SetCa> {
         let spec = self.with_serial(name, spec)?;
-        let (signed, issuer) = issue::make_ca(&spec, self.key(name)?)?;
+        let (signed, issuer) = engine::make_ca(&spec, self.key(name)?)?;
         let file = format!("{name}.crt");
         self.add(name, Role::Ca, &signed, write_key, &file, about)?;
         Ok(SetCa { issuer, file })
     }
 
-    /// A leaf of `role` for `spec`, signed by `ca`, through `issue::make_leaf`.
+    /// A leaf of `role` for `spec`, signed by `ca`, through `engine::make_leaf`.
     fn leaf(
         &mut self,
         name: &str,
@@ -413,7 +415,7 @@ impl SetBuilder<'_> {
         about: About,
     ) -> Result<()> {
         let spec = self.with_serial(name, spec)?;
-        let signed = issue::make_leaf(role, &spec, &self.key(name)?, &ca.issuer)?;
+        let signed = engine::make_leaf(role, &spec, &self.key(name)?, &ca.issuer)?;
         self.add(name, role, &signed, true, &ca.file, about)
     }
 
@@ -428,13 +430,11 @@ impl SetBuilder<'_> {
         about: About,
     ) -> Result<()> {
         let key = self.key(name)?;
-        let cert = match ca {
-            Some(ca) => params.signed_by(&key, &ca.issuer),
-            None => params.self_signed(&key),
-        }
-        .context("cannot sign the certificate")?;
         let signed = Signed {
-            cert_pem: cert.pem(),
+            cert_pem: match ca {
+                Some(ca) => engine::sign(&params, &key, &ca.issuer)?,
+                None => engine::self_sign(&params, &key)?,
+            },
             key_pem: key.pkcs8_pem(),
         };
         let issuer_file = match ca {

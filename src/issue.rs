@@ -4,18 +4,18 @@
 
 use std::path::{Path, PathBuf};
 
-use anyhow::{Context, Result, bail};
-use rcgen::{Issuer, KeyPair, SigningKey};
+use anyhow::{Result, bail};
 use time::OffsetDateTime;
 
-use crate::cert::Cert;
 use crate::encrypt::{self, PassphraseOptions, PassphraseSource};
-use crate::key::{ED25519_WARNING, KeyType, PrivateKey};
+use crate::engine::{
+    Ca, Plan, Signed, clamp_to_ca, load_ca, make_ca, make_leaf, pair_paths, with_hint,
+};
+use crate::key::{ED25519_WARNING, KeyType};
 use crate::profile::{self, Role, Spec};
-use crate::read;
 use crate::report::Render;
 use crate::san::San;
-use crate::store::{self, AlreadyExists, Output};
+use crate::store::{self, Output};
 
 /// `init`: a CA, a server certificate and client certificates in one go.
 #[derive(Clone, Debug)]
@@ -121,123 +121,7 @@ impl Render for Issued {
     }
 }
 
-/// A CA ready to sign: checked to be a CA, valid now, and matching its key. `K` is the key it
-/// signs with (`fixtures` and `apply` use seeded, deterministic keys).
-pub struct Ca<K = KeyPair> {
-    pub issuer: Issuer<'static, K>,
-    pub cn: String,
-    pub not_after: OffsetDateTime,
-    pub key_type: Option<KeyType>,
-}
-
-/// A freshly signed certificate and its new key, as PEM.
-pub struct Signed {
-    pub cert_pem: String,
-    pub key_pem: String,
-}
-
-/// Loads the CA from `cert` and `key`, refusing anything that cannot sign valid certificates.
-/// An encrypted `key` is decrypted in memory with the passphrase from `pass`.
-pub fn load_ca(
-    cert: &Path,
-    key: &Path,
-    now: OffsetDateTime,
-    pass: &PassphraseSource,
-) -> Result<Ca> {
-    let ca = Cert::read(cert)?;
-    if !ca.is_ca {
-        bail!(
-            "`{}` is not a CA certificate (its basicConstraints lack CA:TRUE); pass a CA with \
-             --ca-cert, or create one with `otelpki init-ca`",
-            cert.display()
-        );
-    }
-    if !ca.may_sign_certificates() {
-        bail!(
-            "`{}` may not sign certificates (its keyUsage lacks keyCertSign); use a CA that may",
-            cert.display()
-        );
-    }
-    let (not_before, not_after) = (ca.not_before, ca.not_after);
-    if not_after <= now {
-        bail!(
-            "the CA `{}` expired on {}; create a new one with `otelpki init-ca --force` and \
-             re-issue every certificate",
-            cert.display(),
-            date(not_after)
-        );
-    }
-    if not_before > now {
-        bail!(
-            "the CA `{}` is not valid until {}; check this machine's clock",
-            cert.display(),
-            date(not_before)
-        );
-    }
-    let key_pair = read::key_pair_from(key, &encrypt::read_ca_key(key, pass)?.der)?;
-    if !ca.matches_key(key_pair.public_key_raw()) {
-        bail!(
-            "the key `{}` does not belong to the CA certificate `{}`; pass the matching pair \
-             (--ca-cert and --ca-key)",
-            key.display(),
-            cert.display()
-        );
-    }
-    let key_type = ca.key_type();
-    let issuer = Issuer::from_ca_cert_der(&ca.der, key_pair)
-        .with_context(|| format!("cannot use `{}` as an issuer", cert.display()))?;
-    Ok(Ca {
-        issuer,
-        cn: ca.common_name.unwrap_or_default(),
-        not_after,
-        key_type,
-    })
-}
-
 pub use crate::model::date;
-
-/// Self-signs a CA certificate for `spec` with a new key.
-pub fn make_ca<K: PrivateKey>(spec: &Spec, key: K) -> Result<(Signed, Issuer<'static, K>)> {
-    let params = profile::params(Role::Ca, spec);
-    let cert = params
-        .self_signed(&key)
-        .context("cannot sign the CA certificate")?;
-    let signed = Signed {
-        cert_pem: cert.pem(),
-        key_pem: key.pkcs8_pem(),
-    };
-    Ok((signed, Issuer::new(params, key)))
-}
-
-/// Signs a leaf of `role` for `spec` and `key` with `issuer`.
-pub fn make_leaf<K: PrivateKey, S: SigningKey>(
-    role: Role,
-    spec: &Spec,
-    key: &K,
-    issuer: &Issuer<'_, S>,
-) -> Result<Signed> {
-    let cert = profile::params(role, spec)
-        .signed_by(key, issuer)
-        .context("cannot sign the certificate")?;
-    Ok(Signed {
-        cert_pem: cert.pem(),
-        key_pem: key.pkcs8_pem(),
-    })
-}
-
-/// A leaf never outlives its CA: a longer request ends at the CA's notAfter, with a warning.
-pub fn clamp_to_ca<K>(not_after: OffsetDateTime, ca: &Ca<K>) -> OffsetDateTime {
-    if not_after > ca.not_after {
-        eprintln!(
-            "warning: the certificate would outlive its CA \"{}\"; it expires with the CA on {}",
-            ca.cn,
-            date(ca.not_after)
-        );
-        ca.not_after
-    } else {
-        not_after
-    }
-}
 
 /// A file stem given with --name (or a client CN in `init`): a plain file name, not `ca`.
 pub fn file_stem(name: &str) -> Result<&str> {
@@ -257,37 +141,6 @@ pub fn file_stem(name: &str) -> Result<&str> {
         bail!("the name `ca` is the CA's own files; choose another --name");
     }
     Ok(name)
-}
-
-pub(crate) fn pair_paths(dir: &Path, stem: &str) -> (PathBuf, PathBuf) {
-    (
-        dir.join(format!("{stem}.crt")),
-        dir.join(format!("{stem}.key")),
-    )
-}
-
-/// The pair's outputs, key first (see `store::publish`).
-fn pair_outputs(dir: &Path, stem: &str, signed: &Signed) -> Vec<Output> {
-    let (crt, key) = pair_paths(dir, stem);
-    vec![
-        Output::key(key, signed.key_pem.clone()),
-        Output::public(crt, signed.cert_pem.clone()),
-    ]
-}
-
-/// Adds the way out to an "already exists" error.
-pub(crate) fn with_hint(err: anyhow::Error, hint: &str) -> anyhow::Error {
-    if let Some(exists) = err.downcast_ref::<AlreadyExists>() {
-        anyhow::anyhow!("{exists}; {hint}")
-    } else {
-        err
-    }
-}
-
-pub(crate) fn write(outputs: &[Output], force: bool, dir: &Path, hint: &str) -> Result<()> {
-    store::refuse_existing(outputs, force).map_err(|e| with_hint(e, hint))?;
-    store::ensure_dir(dir)?;
-    store::publish(outputs, force).map_err(|e| with_hint(e, hint))
 }
 
 pub(crate) fn warn_key_type(kt: KeyType) {
@@ -383,7 +236,7 @@ pub fn init_ca(dir: &Path, args: &InitCaOptions) -> Result<Issued> {
     } else {
         None
     };
-    let _lock = store::lock(dir)?;
+    let lock = store::lock(dir)?;
     store::refuse_existing(&[Output::key(key, ""), Output::public(crt, "")], args.force)
         .map_err(|e| with_hint(e, outputs_hint))?;
     warn_key_type(args.key_type);
@@ -398,12 +251,10 @@ pub fn init_ca(dir: &Path, args: &InitCaOptions) -> Result<Issued> {
     if let Some(pass) = &pass {
         signed.key_pem = encrypt::encrypt_pem(&signed.key_pem, pass)?;
     }
-    write(
-        &pair_outputs(dir, "ca", &signed),
-        args.force,
-        dir,
-        outputs_hint,
-    )?;
+    let mut plan = Plan::new();
+    let (crt, key) = pair_paths(dir, "ca");
+    plan.pair(&crt, &key, &signed, args.force);
+    plan.execute_or_hint(&lock, outputs_hint)?;
     let pairs = vec![written(
         &format!("the CA \"{}\"", args.cn),
         dir,
@@ -482,9 +333,15 @@ fn issue_leaf(
     } else {
         None
     };
-    let _lock = store::lock(dir)?;
-    store::refuse_existing(&[Output::key(key, ""), Output::public(crt, "")], leaf.force)
-        .map_err(|e| with_hint(e, &hint))?;
+    let lock = store::lock(dir)?;
+    store::refuse_existing(
+        &[
+            Output::key(key.clone(), ""),
+            Output::public(crt.clone(), ""),
+        ],
+        leaf.force,
+    )
+    .map_err(|e| with_hint(e, &hint))?;
     let ca = match outside {
         Some(ca) => ca,
         None => issuer_for(dir, leaf, now)?,
@@ -492,9 +349,10 @@ fn issue_leaf(
     let key_type = leaf.key_type.or(ca.key_type).unwrap_or(KeyType::EcdsaP256);
     warn_key_type(key_type);
     let spec = leaf_spec(cn, leaf.org.as_deref(), sans, leaf.days, key_type, &ca, now)?;
-    let key = key_type.generate()?;
-    let signed = make_leaf(role, &spec, &key, &ca.issuer)?;
-    write(&pair_outputs(dir, stem, &signed), leaf.force, dir, &hint)?;
+    let signed = make_leaf(role, &spec, &key_type.generate()?, &ca.issuer)?;
+    let mut plan = Plan::new();
+    plan.pair(&crt, &key, &signed, leaf.force);
+    plan.execute_or_hint(&lock, &hint)?;
     let what = match role {
         Role::Server => format!("a server certificate for {}", names(sans)),
         _ => format!("a client certificate for \"{}\"", spec.cn),
@@ -553,7 +411,7 @@ pub fn init(dir: &Path, args: &InitOptions) -> Result<Issued> {
         .iter()
         .flat_map(|(c, k)| [Output::key(k.clone(), ""), Output::public(c.clone(), "")])
         .collect();
-    let _lock = store::lock(dir)?;
+    let lock = store::lock(dir)?;
     store::refuse_existing(&placeholders, args.force).map_err(|e| with_hint(e, hint))?;
     warn_key_type(args.key_type);
 
@@ -566,7 +424,12 @@ pub fn init(dir: &Path, args: &InitOptions) -> Result<Issued> {
         not_after: ca_spec.not_after,
         key_type: Some(args.key_type),
     };
-    let mut outputs = pair_outputs(dir, "ca", &ca_signed);
+    let mut plan = Plan::new();
+    let pair = |plan: &mut Plan, stem: &str, signed: &Signed| {
+        let (crt, key) = pair_paths(dir, stem);
+        plan.pair(&crt, &key, signed, args.force);
+    };
+    pair(&mut plan, "ca", &ca_signed);
 
     let server_spec = leaf_spec(
         server_cn(None, &args.san),
@@ -583,7 +446,7 @@ pub fn init(dir: &Path, args: &InitOptions) -> Result<Issued> {
         &args.key_type.generate()?,
         &ca.issuer,
     )?;
-    outputs.extend(pair_outputs(dir, "server", &server));
+    pair(&mut plan, "server", &server);
     let mut client_specs = Vec::new();
     for (cn, stem) in clients.iter().zip(&stems) {
         let spec = leaf_spec(
@@ -596,10 +459,10 @@ pub fn init(dir: &Path, args: &InitOptions) -> Result<Issued> {
             now,
         )?;
         let signed = make_leaf(Role::Client, &spec, &args.key_type.generate()?, &ca.issuer)?;
-        outputs.extend(pair_outputs(dir, stem, &signed));
+        pair(&mut plan, stem, &signed);
         client_specs.push((spec, *stem));
     }
-    write(&outputs, args.force, dir, hint)?;
+    plan.execute_or_hint(&lock, hint)?;
 
     let mut pairs = vec![
         written(

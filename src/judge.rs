@@ -133,7 +133,7 @@ impl Reissue {
 
     /// Signed by the CA at `ca_cert` (key beside it) when the certificate's own directory
     /// holds no CA pair: a fix must not point at a directory that cannot sign.
-    pub fn signed_by(mut self, ca_cert: &Path) -> Reissue {
+    pub fn with_ca(mut self, ca_cert: &Path) -> Reissue {
         let own = self.dir.join("ca.crt").exists() && self.dir.join("ca.key").exists();
         if !own && ca_cert.with_extension("key").exists() {
             self.ca = Some(ca_cert.to_path_buf());

@@ -9,6 +9,7 @@ pub mod config;
 pub mod csr;
 pub mod encrypt;
 pub mod endpoint;
+pub mod engine;
 pub mod export;
 pub mod fixtures;
 pub mod inspect;

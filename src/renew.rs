@@ -12,7 +12,8 @@ use serde::Serialize;
 use time::OffsetDateTime;
 
 use crate::encrypt::{PassphraseOptions, PassphraseSource};
-use crate::issue::{self, Ca};
+use crate::engine::{self, Ca, Plan};
+use crate::issue;
 use crate::judge;
 use crate::key::KeyType;
 use crate::model::Window;
@@ -21,7 +22,7 @@ use crate::profile::{self, Role, Spec};
 use crate::read;
 use crate::report::{self, Render};
 use crate::san::San;
-use crate::store::{self, DirLock, Output};
+use crate::store::{self, DirLock};
 
 /// A leaf `renew` re-issued (or, with --dry-run, would), and why.
 #[derive(Debug, Serialize)]
@@ -119,13 +120,14 @@ pub(crate) fn leaves(entries: &[Entry]) -> impl Iterator<Item = &Entry> {
 
 /// A new key and certificate for `entry`, signed by `ca`: the same file names, SANs, CN, O,
 /// role and key type (unless `key_type` says otherwise), for the same lifetime from `now`
-/// (clamped to the CA). Key first.
+/// (clamped to the CA), added to `plan` in place of the old pair. Returns the new notAfter.
 pub(crate) fn reissue(
     entry: &Entry,
     ca: &Ca,
     key_type: Option<KeyType>,
     now: OffsetDateTime,
-) -> Result<(Vec<Output>, OffsetDateTime)> {
+    plan: &mut Plan,
+) -> Result<OffsetDateTime> {
     let role = match entry.role {
         Some(r @ (Role::Server | Role::Client)) => r,
         _ => bail!(
@@ -150,19 +152,14 @@ pub(crate) fn reissue(
         org: entry.organization.clone(),
         sans,
         not_before,
-        not_after: issue::clamp_to_ca(not_after, ca),
+        not_after: engine::clamp_to_ca(not_after, ca),
         serial: profile::random_serial()?,
         key_type,
     };
     let key = key_type.generate()?;
-    let signed = issue::make_leaf(role, &spec, &key, &ca.issuer)?;
-    Ok((
-        vec![
-            Output::key(entry.key_path.clone(), signed.key_pem),
-            Output::public(entry.cert_path.clone(), signed.cert_pem),
-        ],
-        spec.not_after,
-    ))
+    let signed = engine::make_leaf(role, &spec, &key, &ca.issuer)?;
+    plan.pair(&entry.cert_path, &entry.key_path, &signed, true);
+    Ok(spec.not_after)
 }
 
 /// The certificate's lifetime in whole days (at least one), without the backdated minute.
@@ -224,7 +221,7 @@ fn due_reason(
 /// `otelpki renew`.
 pub fn run(dir: &Path, args: &RenewOptions) -> Result<Report> {
     let now = OffsetDateTime::now_utc();
-    let (ca_crt, ca_key) = issue::pair_paths(dir, "ca");
+    let (ca_crt, ca_key) = engine::pair_paths(dir, "ca");
     if !dir.is_dir() || !ca_crt.exists() {
         bail!(
             "no CA in `{}` (ca.crt missing): nothing to renew; create the PKI with `otelpki --dir {} init`",
@@ -284,16 +281,15 @@ pub fn run(dir: &Path, args: &RenewOptions) -> Result<Report> {
     }
 
     let mut renewed: Vec<Renewed> = Vec::new();
-    if !args.dry_run && !due.is_empty() {
+    if let (Some(lock), false) = (&lock, due.is_empty()) {
         let pass = PassphraseSource::new(args.passphrase.passphrase_file.as_deref());
-        let ca = issue::load_ca(&ca_crt, &ca_key, now, &pass)?;
-        let mut replace = Vec::new();
+        let ca = engine::load_ca(&ca_crt, &ca_key, now, &pass)?;
+        let mut plan = Plan::new();
         for (entry, reason) in &due {
-            let (outputs, not_after) = reissue(entry, &ca, None, now)?;
-            replace.extend(outputs);
+            let not_after = reissue(entry, &ca, None, now, &mut plan)?;
             renewed.push(record(entry, reason, Some(not_after)));
         }
-        store::publish_batch(&[], &replace)?;
+        plan.execute(lock)?;
     } else {
         renewed.extend(due.iter().map(|(e, r)| record(e, r, None)));
     }

@@ -25,6 +25,7 @@ use time::OffsetDateTime;
 
 use crate::cert::Cert;
 use crate::encrypt::{self, PassphraseOptions, PassphraseSource};
+use crate::engine::{self, Plan};
 use crate::issue;
 use crate::judge;
 use crate::key::KeyType;
@@ -134,7 +135,7 @@ pub struct State {
 }
 
 fn paths(dir: &Path, stem: &str) -> (PathBuf, PathBuf) {
-    issue::pair_paths(dir, stem)
+    engine::pair_paths(dir, stem)
 }
 
 /// Reads the rotation state of `dir` (no lock needed: every step lands as one batch).
@@ -306,7 +307,7 @@ fn require_dir(dir: &Path) -> Result<()> {
 pub fn start(dir: &Path, args: &StartOptions) -> Result<Report> {
     require_dir(dir)?;
     let pass = PassphraseSource::new(args.passphrase.passphrase_file.as_deref());
-    let _lock = store::lock(dir)?;
+    let lock = store::lock(dir)?;
     let state = settle(dir)?;
     match state.phase {
         Phase::None => {}
@@ -326,7 +327,7 @@ pub fn start(dir: &Path, args: &StartOptions) -> Result<Report> {
     let now = OffsetDateTime::now_utc();
     let (ca_crt, ca_key) = paths(dir, "ca");
     // Refuses a CA that cannot sign, a wrong passphrase, a key that does not match.
-    let current = issue::load_ca(&ca_crt, &ca_key, now, &pass)?;
+    let current = engine::load_ca(&ca_crt, &ca_key, now, &pass)?;
     let old = &state.bundle[0];
     let old_cert = Cert::parse(old)?;
     let key_type = args
@@ -349,7 +350,7 @@ pub fn start(dir: &Path, args: &StartOptions) -> Result<Report> {
         serial: profile::random_serial()?,
         key_type,
     };
-    let (mut signed, _) = issue::make_ca(&spec, key_type.generate()?)?;
+    let (mut signed, _) = engine::make_ca(&spec, key_type.generate()?)?;
     if encrypt::is_encrypted(&ca_key) {
         // the next CA's key is kept like the current one: encrypted, with the same passphrase
         let p = pass.get("encrypting ca-next.key like ca.key")?;
@@ -357,13 +358,10 @@ pub fn start(dir: &Path, args: &StartOptions) -> Result<Report> {
     }
     let (next_crt, next_key) = paths(dir, "ca-next");
     let bundle = format!("{}{}", pem_of(old), signed.cert_pem);
-    store::publish_batch(
-        &[
-            Output::key(next_key, signed.key_pem),
-            Output::public(next_crt, signed.cert_pem),
-        ],
-        &[Output::public(ca_crt, bundle)],
-    )?;
+    let mut plan = Plan::new();
+    plan.pair(&next_crt, &next_key, &signed, false);
+    plan.file(Output::public(ca_crt, bundle), true);
+    plan.execute(&lock)?;
     let done = format!(
         "Started the rotation to the CA \"{}\" ({key_type}, valid until {}): ca-next.crt, \
          ca-next.key; ca.crt now trusts both (the old CA first, still the signer).\n",
@@ -399,15 +397,20 @@ pub fn switch(dir: &Path, args: &SwitchOptions) -> Result<Report> {
     let (ca_crt, ca_key) = paths(dir, "ca");
     let (next_crt, next_key) = paths(dir, "ca-next");
     let (prev_crt, prev_key) = paths(dir, "ca-previous");
-    let next = issue::load_ca(&next_crt, &next_key, now, &pass)?;
+    let next = engine::load_ca(&next_crt, &next_key, now, &pass)?;
     let next_der = read::certificate(&next_crt)?;
     let old_der = &state.bundle[0];
     let old_type = Cert::parse(old_der)?.key_type();
     let entries = pki::scan(dir)?;
-    let mut replace = vec![
+    let mut plan = Plan::new();
+    plan.file(
         Output::key(ca_key.clone(), read::read_small(&next_key)?),
+        true,
+    );
+    plan.file(
         Output::public(ca_crt, format!("{}{}", pem_of(&next_der), pem_of(old_der))),
-    ];
+        true,
+    );
     let mut renewed: Vec<String> = Vec::new();
     let mut keyless: Vec<String> = Vec::new();
     for entry in renew::leaves(&entries) {
@@ -422,15 +425,12 @@ pub fn switch(dir: &Path, args: &SwitchOptions) -> Result<Report> {
         } else {
             None
         };
-        let (outputs, _) = renew::reissue(entry, &next, key_type, now)?;
-        replace.extend(outputs);
+        renew::reissue(entry, &next, key_type, now, &mut plan)?;
         renewed.push(entry.name.clone());
     }
-    let create = vec![
-        Output::key(prev_key, read::read_small(&ca_key)?),
-        Output::public(prev_crt, pem_of(old_der)),
-    ];
-    store::publish_batch(&create, &replace)?;
+    plan.file(Output::key(prev_key, read::read_small(&ca_key)?), false);
+    plan.file(Output::public(prev_crt, pem_of(old_der)), false);
+    plan.execute(&lock)?;
     remove(dir, &[next_key, next_crt])?;
     let mut done = format!(
         "Switched: the CA \"{}\" signs now; ca.crt = new + old; the old pair is kept as \
@@ -472,7 +472,7 @@ fn under_old(
 /// while a leaf in DIR chains only to the old CA.
 pub fn finish(dir: &Path) -> Result<Report> {
     require_dir(dir)?;
-    let _lock = store::lock(dir)?;
+    let lock = store::lock(dir)?;
     let state = settle(dir)?;
     match state.phase {
         Phase::Switched => {}
@@ -518,7 +518,9 @@ pub fn finish(dir: &Path) -> Result<Report> {
         );
     }
     let (ca_crt, _) = paths(dir, "ca");
-    store::publish_batch(&[], &[Output::public(ca_crt, pem_of(new))])?;
+    let mut plan = Plan::new();
+    plan.file(Output::public(ca_crt, pem_of(new)), true);
+    plan.execute(&lock)?;
     let (prev_crt, prev_key) = paths(dir, "ca-previous");
     remove(dir, &[prev_key, prev_crt])?;
     let done = "Finished: ca.crt holds the new CA alone; ca-previous.crt/.key removed. The old CA \

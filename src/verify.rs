@@ -73,7 +73,7 @@ pub fn run(dir: &Path, args: &VerifyOptions) -> Result<Verdict<Details>> {
         cert: &cert,
         intermediates: &chain[1..],
         role,
-        reissue: Reissue::of(&args.cert, &cert).signed_by(&anchors.path),
+        reissue: Reissue::of(&args.cert, &cert).with_ca(&anchors.path),
     };
     let mut findings = ca_findings(&anchors, now, None, &[])?;
     if info.is_ca && args.purpose.is_none() && args.host.is_none() {

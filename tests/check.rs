@@ -14,7 +14,7 @@ use rustls::ServerConfig;
 use serde_json::Value;
 use time::OffsetDateTime;
 
-use otelpki::issue;
+use otelpki::engine;
 use otelpki::key::KeyType;
 use otelpki::profile::{self, Role, Spec};
 
@@ -48,7 +48,7 @@ fn spec(cn: &str, sans: &[&str], not_before: OffsetDateTime, not_after: OffsetDa
     }
 }
 
-fn write_pair(dir: &Path, stem: &str, signed: &issue::Signed) {
+fn write_pair(dir: &Path, stem: &str, signed: &engine::Signed) {
     std::fs::create_dir_all(dir).unwrap();
     std::fs::write(dir.join(format!("{stem}.crt")), &signed.cert_pem).unwrap();
     std::fs::write(dir.join(format!("{stem}.key")), &signed.key_pem).unwrap();
@@ -56,7 +56,7 @@ fn write_pair(dir: &Path, stem: &str, signed: &issue::Signed) {
 
 /// A CA named `cn`, written as DIR/STEM.crt + .key.
 fn ca(dir: &Path, stem: &str, cn: &str) -> Issuer<'static, KeyPair> {
-    let (signed, issuer) = issue::make_ca(
+    let (signed, issuer) = engine::make_ca(
         &spec(cn, &[], now() - days(1), now() + days(3650)),
         KeyType::EcdsaP256.generate().unwrap(),
     )
@@ -67,7 +67,7 @@ fn ca(dir: &Path, stem: &str, cn: &str) -> Issuer<'static, KeyPair> {
 
 /// The CA of a PKI made by `otelpki init`, loaded to sign more.
 fn load_ca(dir: &Path) -> Issuer<'static, KeyPair> {
-    issue::load_ca(
+    engine::load_ca(
         &dir.join("ca.crt"),
         &dir.join("ca.key"),
         now(),
@@ -93,7 +93,7 @@ fn leaf_with(
     write_pair(
         dir,
         stem,
-        &issue::Signed {
+        &engine::Signed {
             cert_pem: cert.pem(),
             key_pem: otelpki::key::pkcs8_pem(&key),
         },
@@ -890,7 +890,7 @@ fn check_reports_an_unreadable_certificate_and_goes_on() {
 fn check_reports_an_expired_or_expiring_ca() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().join("certs");
-    let (signed, _) = issue::make_ca(
+    let (signed, _) = engine::make_ca(
         &spec("Old CA", &[], now() - days(800), now() - days(2)),
         KeyType::EcdsaP256.generate().unwrap(),
     )
@@ -901,7 +901,7 @@ fn check_reports_an_expired_or_expiring_ca() {
     let f = finding(&doc, "ca-expired");
     assert!(fix(f).contains("init-ca --force"), "{f:#}");
     run_fix(f);
-    let (signed, _) = issue::make_ca(
+    let (signed, _) = engine::make_ca(
         &spec("Soon CA", &[], now() - days(800), now() + days(20)),
         KeyType::EcdsaP256.generate().unwrap(),
     )
@@ -1924,7 +1924,7 @@ fn verify_judges_a_ca_given_as_cert() {
     let dir = tmp.path().join("certs");
     otelpki(&dir).arg("init").assert().success();
     let other = tmp.path().join("other");
-    let (signed, _) = issue::make_ca(
+    let (signed, _) = engine::make_ca(
         &spec("Old Foreign CA", &[], now() - days(800), now() - days(5)),
         KeyType::EcdsaP256.generate().unwrap(),
     )
@@ -1951,7 +1951,7 @@ fn verify_judges_a_ca_given_as_cert() {
     assert!(!ok && why.contains("expired"), "openssl: {why}");
 
     // a valid foreign CA is a CA: nothing to report about it, and the text says what was checked
-    let (signed, _) = issue::make_ca(
+    let (signed, _) = engine::make_ca(
         &spec("Fresh Foreign CA", &[], now() - days(1), now() + days(100)),
         KeyType::EcdsaP256.generate().unwrap(),
     )
@@ -1965,7 +1965,7 @@ fn verify_judges_a_ca_given_as_cert() {
     );
 
     // the trusted CA itself, expired, as CERT: one finding (the anchors' own), about ca.crt
-    let (signed, _) = issue::make_ca(
+    let (signed, _) = engine::make_ca(
         &spec("Old Own CA", &[], now() - days(800), now() - days(2)),
         KeyType::EcdsaP256.generate().unwrap(),
     )

@@ -691,7 +691,7 @@ fn bad_input_is_refused_with_a_clear_error_and_nothing_changes() {
         key_type: otelpki::key::KeyType::EcdsaP256,
     };
     let key = otelpki::key::KeyType::EcdsaP256.generate().unwrap();
-    let (old, _) = otelpki::issue::make_ca(&spec, key).unwrap();
+    let (old, _) = otelpki::engine::make_ca(&spec, key).unwrap();
     let old_crt = write("old.crt", &old.cert_pem);
     let old_key = write("old.key", &old.key_pem);
     refused(
