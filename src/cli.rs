@@ -836,7 +836,6 @@ impl From<&LeafArgs> for issue::LeafOptions {
             org: a.org.clone(),
             days: a.days,
             key_type: a.key_type,
-            csr: a.csr.clone(),
             force: a.force,
             ca_cert: a.ca_cert.clone(),
             ca_key: a.ca_key.clone(),

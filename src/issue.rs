@@ -69,8 +69,6 @@ pub struct LeafOptions {
     pub days: u32,
     /// None: the CA's.
     pub key_type: Option<KeyType>,
-    /// Sign this CSR instead of making a key (`csr.rs`).
-    pub csr: Option<PathBuf>,
     pub force: bool,
     /// The CA to sign with (both or neither); default DIR/ca.crt and DIR/ca.key.
     pub ca_cert: Option<PathBuf>,

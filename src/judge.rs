@@ -5,6 +5,31 @@
 //! whether a key belongs to a certificate (`key_finding`, by `Cert::matches_key`). Each problem
 //! becomes a `Finding` whose fix is the otelpki command that issues a correct certificate
 //! (`Reissue`).
+//!
+//! ```
+//! use otelpki::cert::Cert;
+//! use otelpki::judge::{self, Anchors};
+//! use otelpki::model::Purpose;
+//!
+//! let dir = std::env::temp_dir().join(format!("otelpki-judge-doc-{}", std::process::id()));
+//! let now = time::OffsetDateTime::now_utc();
+//! otelpki::fixtures::generate(&dir, Some("judge example"), now)?;
+//! let ca = Anchors::load(&dir.join("ca.crt"))?;
+//! let trust: Vec<_> = ca
+//!     .certs
+//!     .iter()
+//!     .map(|c| webpki::anchor_from_trusted_cert(c).map(|a| a.to_owned()))
+//!     .collect::<Result<_, _>>()?;
+//! // the good server certificate chains to the CA as a server, not as a client
+//! let server = Cert::read(&dir.join("server.crt"))?;
+//! assert!(judge::chain(&server, &trust, Purpose::Server, now).is_ok());
+//! assert!(judge::chain(&server, &trust, Purpose::Client, now).is_err());
+//! // the expired one does not, now
+//! let expired = Cert::read(&dir.join("expired-server.crt"))?;
+//! assert!(judge::chain(&expired, &trust, Purpose::Server, now).is_err());
+//! # std::fs::remove_dir_all(&dir)?;
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
 
 use std::path::{Path, PathBuf};
 use std::time::Duration as StdDuration;

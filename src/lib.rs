@@ -1,32 +1,79 @@
-//! otelpki: a private PKI for OpenTelemetry. The binary is a thin dispatcher over these
-//! modules; `fixtures` is also meant to be used from other crates' tests.
+//! otelpki: a private PKI for OpenTelemetry, as a command line (`src/main.rs`, through
+//! `dispatch::main`) and, for other crates' tests, a small library:
+//!
+//! - [`fixtures`]: reproducible sets of good and deliberately bad certificates, with a manifest
+//!   saying what each is and what a TLS stack must do with it;
+//! - [`cert`]: a certificate parsed once ([`cert::Cert`]);
+//! - [`judge`]: the judgements otelpki makes of a certificate (chain, purpose, host coverage,
+//!   validity, key match), by rustls-webpki;
+//! - [`model`]: the domain types (role, purpose, protocol, the expiry window).
+//!
+//! ```
+//! use otelpki::cert::Cert;
+//! use otelpki::fixtures::{self, Expect};
+//! use otelpki::judge;
+//!
+//! let dir = std::env::temp_dir().join(format!("otelpki-doc-{}", std::process::id()));
+//! let now = time::OffsetDateTime::now_utc();
+//! let manifest = fixtures::generate(&dir, Some("doc example"), now)?;
+//! let server = manifest.fixtures.iter().find(|f| f.name == "server").unwrap();
+//! assert_eq!(server.expect, Expect::Pass);
+//!
+//! let cert = Cert::read(&dir.join(&server.cert))?;
+//! let localhost = rustls::pki_types::ServerName::try_from("localhost")?;
+//! assert!(judge::covers(&cert, &localhost));
+//! # std::fs::remove_dir_all(&dir)?;
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! The other modules are the command line's own. Those marked `doc(hidden)` are public only
+//! because the binary and this repository's integration tests reach them; they are not an API
+//! and change without notice.
 
-pub mod apply;
 pub mod cert;
-pub mod check;
-pub mod cli;
-pub mod config;
-pub mod csr;
-pub mod encrypt;
-pub mod endpoint;
-pub mod engine;
-pub mod export;
 pub mod fixtures;
-pub mod inspect;
-pub mod issue;
 pub mod judge;
-pub mod key;
 pub mod model;
-pub mod pki;
-pub mod probe;
+
+pub use key::KeyType;
+pub use report::{Code, Finding};
+pub use san::San;
+
+#[doc(hidden)]
+pub mod cli;
+#[doc(hidden)]
+pub mod dispatch;
+#[doc(hidden)]
+pub mod encrypt;
+#[doc(hidden)]
+pub mod endpoint;
+#[doc(hidden)]
+pub mod engine;
+#[doc(hidden)]
+pub mod inspect;
+#[doc(hidden)]
+pub mod key;
+#[doc(hidden)]
 pub mod profile;
+#[doc(hidden)]
 pub mod read;
-pub mod render;
-pub mod renew;
+#[doc(hidden)]
 pub mod report;
-pub mod rotate;
+#[doc(hidden)]
 pub mod san;
-pub mod seed;
-pub mod store;
-pub mod text;
-pub mod verify;
+
+mod apply;
+mod check;
+mod config;
+mod csr;
+mod export;
+mod issue;
+mod pki;
+mod probe;
+mod render;
+mod renew;
+mod rotate;
+mod seed;
+mod store;
+mod text;
+mod verify;

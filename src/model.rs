@@ -2,6 +2,17 @@
 //! otelpki's. Roles and purposes of certificates, OTLP protocols, the `--expires-within`
 //! window, and dates as people read them. The CLI layer (`cli.rs`) parses flags into these
 //! through their `FromStr` and `NAMES`; nothing here knows the argument parser.
+//!
+//! ```
+//! use otelpki::model::{Protocol, Purpose, Role, parse_window};
+//!
+//! let purpose: Purpose = "client".parse()?;
+//! assert_eq!(purpose.role(), Role::Client);
+//! assert_eq!(purpose.eku(), "clientAuth");
+//! assert_eq!(parse_window("2w")?.duration, time::Duration::days(14));
+//! assert!("smtp".parse::<Protocol>().is_err());
+//! # Ok::<(), String>(())
+//! ```
 
 use std::str::FromStr;
 

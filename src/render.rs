@@ -26,6 +26,7 @@ pub enum Template {
 }
 
 impl Template {
+    #[cfg(test)]
     pub const ALL: [Template; 6] = [
         Template::Collector,
         Template::Env,
