@@ -93,13 +93,7 @@ impl PassphraseSource {
 
 /// A passphrase file: a small regular file; one trailing newline (LF or CRLF) is not part of it.
 fn from_file(path: &Path) -> Result<Passphrase> {
-    let bytes = Zeroizing::new(read::read_small(path)?);
-    let text = std::str::from_utf8(&bytes)
-        .map_err(|_| anyhow!("the passphrase file `{}` is not UTF-8 text", path.display()))?;
-    let text = text
-        .strip_suffix("\r\n")
-        .or_else(|| text.strip_suffix('\n'))
-        .unwrap_or(text);
+    let text = read::secret_text(path, "passphrase")?;
     if text.is_empty() {
         bail!(
             "the passphrase file `{}` is empty; write the passphrase in it",
@@ -107,7 +101,7 @@ fn from_file(path: &Path) -> Result<Passphrase> {
         );
     }
     Ok(Passphrase {
-        secret: Zeroizing::new(text.to_string()),
+        secret: text,
         origin: format!("--passphrase-file {}", path.display()),
     })
 }

@@ -93,13 +93,7 @@ fn password(args: &PasswordOptions) -> Result<Zeroizing<String>> {
         return Ok(Zeroizing::new(String::new()));
     }
     if let Some(path) = &args.password_file {
-        let bytes = Zeroizing::new(read::read_small(path)?);
-        let text = std::str::from_utf8(&bytes)
-            .map_err(|_| anyhow!("the password file `{}` is not UTF-8 text", path.display()))?;
-        let text = text
-            .strip_suffix("\r\n")
-            .or_else(|| text.strip_suffix('\n'))
-            .unwrap_or(text);
+        let text = read::secret_text(path, "password")?;
         if text.is_empty() {
             bail!(
                 "the password file `{}` is empty; write the password in it, or pass \
@@ -107,7 +101,7 @@ fn password(args: &PasswordOptions) -> Result<Zeroizing<String>> {
                 path.display()
             );
         }
-        return Ok(Zeroizing::new(text.to_string()));
+        return Ok(text);
     }
     match std::env::var(PASSWORD_ENV) {
         Ok(value) if !value.is_empty() => Ok(Zeroizing::new(value)),

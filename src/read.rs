@@ -19,6 +19,20 @@ pub fn read_small(path: &Path) -> Result<Vec<u8>> {
     read_regular(path, MAX_FILE_SIZE, "certificates and keys")
 }
 
+/// The text of a small file holding a secret (a passphrase, a password): UTF-8, without one
+/// trailing newline (LF or CRLF); kept in memory that is zeroed when dropped. `what` names the
+/// secret in errors. An empty text is the caller's to judge.
+pub fn secret_text(path: &Path, what: &str) -> Result<zeroize::Zeroizing<String>> {
+    let bytes = zeroize::Zeroizing::new(read_small(path)?);
+    let text = std::str::from_utf8(&bytes)
+        .map_err(|_| anyhow::anyhow!("the {what} file `{}` is not UTF-8 text", path.display()))?;
+    let text = text
+        .strip_suffix("\r\n")
+        .or_else(|| text.strip_suffix('\n'))
+        .unwrap_or(text);
+    Ok(zeroize::Zeroizing::new(text.to_string()))
+}
+
 /// Reads `path` only if it is a regular file of at most `limit` bytes (docs/guarantees.md, bounded
 /// input). A FIFO, a socket or a device is refused at once, before a byte is read (it is
 /// opened non-blocking, so even opening a FIFO with no writer cannot hang), and a file that

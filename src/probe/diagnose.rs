@@ -778,6 +778,25 @@ mod tests {
         f(&setup)
     }
 
+    /// The one finding of an answered exchange, with what it says of the client certificate.
+    fn answer_of(
+        s: &Setup<'_>,
+        ex: &Exchange,
+        requested: bool,
+        sent: bool,
+        hints: &[String],
+    ) -> (Finding, Option<bool>) {
+        one(exchange(
+            s,
+            ex,
+            &End::Answered,
+            requested,
+            sent,
+            hints,
+            Duration::from_secs(3),
+        ))
+    }
+
     fn one(found: (Vec<Finding>, Option<bool>)) -> (Finding, Option<bool>) {
         assert_eq!(found.0.len(), 1, "{found:?}");
         (found.0[0].clone(), found.1)
@@ -956,15 +975,7 @@ mod tests {
             let ok = exchange(s, &http(200, ""), &End::Answered, false, false, &[], t);
             assert_eq!(ok, (Vec::new(), None));
 
-            let (f, accepted) = one(exchange(
-                s,
-                &http(400, NGINX_400_CERT_ERROR),
-                &End::Answered,
-                true,
-                true,
-                &hints,
-                t,
-            ));
+            let (f, accepted) = answer_of(s, &http(400, NGINX_400_CERT_ERROR), true, true, &hints);
             assert_eq!(
                 (f.code.as_str(), accepted),
                 ("client-cert-rejected", Some(false))
@@ -981,27 +992,11 @@ mod tests {
                 "{f:?}"
             );
 
-            let (f, accepted) = one(exchange(
-                s,
-                &http(400, NGINX_400_NO_CERT),
-                &End::Answered,
-                true,
-                false,
-                &hints,
-                t,
-            ));
+            let (f, accepted) = answer_of(s, &http(400, NGINX_400_NO_CERT), true, false, &hints);
             assert_eq!((f.code.as_str(), accepted), ("client-cert-required", None));
             assert!(f.problem.contains("No required SSL certificate"), "{f:?}");
 
-            let (f, _) = one(exchange(
-                s,
-                &http(404, ""),
-                &End::Answered,
-                false,
-                false,
-                &[],
-                t,
-            ));
+            let (f, _) = answer_of(s, &http(404, ""), false, false, &[]);
             assert_eq!(f.code.as_str(), "not-otlp-receiver");
             assert!(f.problem.contains("`POST /v1/traces`"), "{f:?}");
             assert!(f.fix.contains("strips `/otlp`"), "{f:?}");
@@ -1012,15 +1007,7 @@ mod tests {
             );
             assert!(!f.fix.contains("port 4317 is"), "{f:?}");
 
-            let (f, _) = one(exchange(
-                s,
-                &http(415, ""),
-                &End::Answered,
-                false,
-                false,
-                &[],
-                t,
-            ));
+            let (f, _) = answer_of(s, &http(415, ""), false, false, &[]);
             assert_eq!(f.code.as_str(), "wrong-protocol");
             assert!(f.fix.starts_with("probe with --protocol grpc"), "{f:?}");
             assert!(
@@ -1028,15 +1015,7 @@ mod tests {
                     .contains("config env --endpoint https://gw:4317 --protocol grpc"),
                 "{f:?}"
             );
-            let (f, _) = one(exchange(
-                s,
-                &grpc(415, "text/plain", None),
-                &End::Answered,
-                false,
-                false,
-                &[],
-                t,
-            ));
+            let (f, _) = answer_of(s, &grpc(415, "text/plain", None), false, false, &[]);
             assert!(f.fix.starts_with("probe with --protocol http"), "{f:?}");
 
             for (ex, code) in [
@@ -1044,36 +1023,20 @@ mod tests {
                 (http(503, ""), "upstream-down"),
                 (http(500, "boom"), "unexpected-answer"),
             ] {
-                let (f, accepted) = one(exchange(s, &ex, &End::Answered, true, true, &[], t));
+                let (f, accepted) = answer_of(s, &ex, true, true, &[]);
                 assert_eq!((f.code.as_str(), accepted), (code, Some(true)), "{f:?}");
             }
         });
         // Same-named CAs cannot be told apart by name: the wider reason.
         with_setup("https://gw:4318", Some("CN=OTel CA"), |s| {
-            let (f, _) = one(exchange(
-                s,
-                &http(400, NGINX_400_CERT_ERROR),
-                &End::Answered,
-                true,
-                true,
-                &hints,
-                t,
-            ));
+            let (f, _) = answer_of(s, &http(400, NGINX_400_CERT_ERROR), true, true, &hints);
             assert!(
                 f.problem.contains("has expired, or lacks clientAuth"),
                 "{f:?}"
             );
         });
         with_setup("https://gw:4317", None, |s| {
-            let (f, _) = one(exchange(
-                s,
-                &http(404, ""),
-                &End::Answered,
-                false,
-                false,
-                &[],
-                t,
-            ));
+            let (f, _) = answer_of(s, &http(404, ""), false, false, &[]);
             assert!(f.fix.contains("port 4317 is OTLP/gRPC's"), "{f:?}");
             assert!(!f.fix.contains("strips"), "{f:?}");
             let (f, _) = one(exchange(
