@@ -41,7 +41,9 @@ modules() {
     src/key.rs) echo cli openssl fixtures ;;
     src/profile.rs) echo cli openssl fixtures ;;
     src/store.rs) echo files races cli config apply ;;
-    src/verify.rs) echo check ;;
+    src/judge.rs | src/cert.rs) echo check cli ;;
+    src/engine.rs) echo cli files races fixtures apply custody ;;
+    src/rotate.rs | src/renew.rs) echo rotation ;;
     src/text.rs) echo cli hostile ;;
     src/render.rs) echo config ;;
     src/read.rs) echo check cli ;;
@@ -51,8 +53,9 @@ modules() {
     *) echo "mutants: no test selection for $1" >&2; return 1 ;;
   esac
 }
-core=(src/san.rs src/key.rs src/profile.rs src/store.rs src/verify.rs src/text.rs src/render.rs
-  src/read.rs src/csr.rs src/encrypt.rs src/export.rs src/probe/otlp.rs src/probe/diagnose.rs)
+core=(src/san.rs src/key.rs src/profile.rs src/store.rs src/engine.rs src/cert.rs src/judge.rs
+  src/text.rs src/render.rs src/read.rs src/csr.rs src/encrypt.rs src/export.rs src/rotate.rs
+  src/renew.rs src/probe/otlp.rs src/probe/diagnose.rs)
 files=("$@")
 [ ${#files[@]} -gt 0 ] || files=("${core[@]}")
 

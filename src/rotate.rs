@@ -9,7 +9,7 @@
 //! | none     | new        | new    |                              |
 //!
 //! The phase is read from the files themselves; there is no state file to disagree with them.
-//! Each step is one `store::publish_batch` (every file it writes lands, or none does), taken
+//! Each step is one `engine::Plan` (every file it writes lands, or none does), taken
 //! under the directory's lock. A step that also removes files (switch: ca-next.*, finish:
 //! ca-previous.*) removes them after its batch; the batch alone already tells the new phase
 //! (the first certificate of ca.crt, its length), so a crash before the removal leaves files

@@ -2,7 +2,7 @@
 //! with rustls (trusting the CA, presenting the client certificate if given), then an empty
 //! export (no spans) for the endpoint's protocol, and the result in plain words: the server's
 //! chain, version, client-certificate verdict and answer, or what failed and how to fix it.
-//! A failed server certificate is judged again by `verify::judge` (the same findings as
+//! A failed server certificate is judged again by `judge::judge` (the same findings as
 //! `verify`), from the chain captured during the handshake.
 //!
 //! `net` makes the connection, `tls` the handshake, `otlp` the export, `diagnose` the findings.
