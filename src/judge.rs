@@ -338,7 +338,7 @@ pub fn judge(
     }
 
     if let Some(host) = host {
-        if let Err(e) = ee.verify_is_valid_for_subject_name(host) {
+        if let Err(e) = coverage(&ee, host) {
             findings.push(name_mismatch(leaf, &info, host, &e));
         }
     }
@@ -556,9 +556,13 @@ pub fn signed_by(leaf: &Cert, ca: &CertificateDer<'_>) -> bool {
 /// Whether the certificate `der` covers `name` (a DNS name, wildcards as TLS clients match
 /// them, or an IP address), judged by rustls-webpki as the SDKs' TLS stacks judge it: the one
 /// host-coverage test, used by `verify --host`, `check --endpoint` and `config`.
-pub fn covers(cert: &Cert, name: &rustls::pki_types::ServerName<'_>) -> bool {
-    webpki::EndEntityCert::try_from(&cert.der)
-        .is_ok_and(|ee| ee.verify_is_valid_for_subject_name(name).is_ok())
+pub fn covers(cert: &Cert, name: &ServerName<'_>) -> bool {
+    EndEntityCert::try_from(&cert.der).is_ok_and(|ee| coverage(&ee, name).is_ok())
+}
+
+/// The host-coverage test itself, with webpki's reason when the name is not covered.
+fn coverage(ee: &EndEntityCert<'_>, name: &ServerName<'_>) -> Result<(), webpki::Error> {
+    ee.verify_is_valid_for_subject_name(name)
 }
 
 /// A finding if the key at `key_path` does not belong to the leaf.

@@ -97,8 +97,13 @@ impl Render for Report {
         )
     }
 
+    /// The status alone: stdout stays one JSON document. A step found already done says so
+    /// on standard error, as the text form says it first.
     fn json(&self) -> Result<String> {
-        Ok(format!("{}{}", self.already(), report::json(&self.status)?))
+        if let Some(line) = self.already {
+            eprintln!("{line}");
+        }
+        report::json(&self.status)
     }
 
     fn after(&self) -> Result<()> {

@@ -432,6 +432,36 @@ fn a_rotation_leaves_rsa_4096_for_ecdsa() {
 
 /// `finish` refuses while a leaf chains only to the old CA, naming it and `renew NAME`; `check`
 /// reports it; `renew` (no names) re-issues it because the current CA did not sign it.
+/// A step run again finds itself done and changes nothing; with --json its stdout is still
+/// one JSON document (the "already" note goes to stderr), so a retrying script can parse it.
+#[test]
+fn a_step_run_again_says_so_and_its_json_stays_json() {
+    let (_tmp, dir) = pki(&[]);
+    let first = json(&dir, &["rotate-ca", "start", "--json"]);
+    assert_eq!(first["phase"], "started");
+    let again = run(&dir, &["rotate-ca", "start", "--json"]);
+    assert!(again.status.success(), "{}", text(&again.stderr));
+    let doc: serde_json::Value =
+        serde_json::from_str(&text(&again.stdout)).expect("one JSON document");
+    assert_eq!(doc, first);
+    assert!(
+        text(&again.stderr).contains("already"),
+        "{}",
+        text(&again.stderr)
+    );
+    assert!(ok(&dir, &["rotate-ca", "start"]).starts_with("The rotation is already started"));
+    ok(&dir, &["rotate-ca", "switch"]);
+    let again = run(&dir, &["rotate-ca", "switch", "--json"]);
+    let doc: serde_json::Value =
+        serde_json::from_str(&text(&again.stdout)).expect("one JSON document");
+    assert_eq!(doc["phase"], "switched");
+    assert!(
+        text(&again.stderr).contains("already"),
+        "{}",
+        text(&again.stderr)
+    );
+}
+
 #[test]
 fn finish_refuses_while_a_leaf_is_under_the_old_ca() {
     let (tmp, dir) = pki(&[]);
