@@ -425,8 +425,10 @@ fn publish_many(all: &[(&Output, bool)]) -> Result<()> {
         if !*replace && fs::symlink_metadata(&out.path).is_ok() {
             return Err(AlreadyExists(out.path.clone()).into());
         }
-        let tmp = stage(out)?;
-        let tmp_name = file_name(tmp.path())?;
+        // closed at once (a batch may hold more files than a process may keep open); the
+        // path still removes the file if the batch fails before its commit
+        let tmp = stage(out)?.into_temp_path();
+        let tmp_name = file_name(&tmp)?;
         record.push_str(&format!(
             "{tmp_name}\t{target}\t{}\n",
             if *replace { "replace" } else { "create" }
@@ -458,7 +460,6 @@ fn publish_many(all: &[(&Output, bool)]) -> Result<()> {
     for tmp in staged {
         // from here the commit record owns the temporary files
         let path = tmp
-            .into_temp_path()
             .keep()
             .with_context(|| format!("cannot write in `{}`", dir.display()))?;
         temps.push(path);
