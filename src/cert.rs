@@ -325,3 +325,136 @@ fn curve_name(oid: &str) -> String {
         other => other.into(),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rcgen::{
+        BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, KeyPair,
+        KeyUsagePurpose, SanType,
+    };
+
+    /// A self-signed certificate from `params`, parsed.
+    fn made(params: CertificateParams) -> (Cert, KeyPair) {
+        let key = KeyPair::generate().unwrap();
+        let cert = params.self_signed(&key).unwrap();
+        (Cert::parse(cert.der()).unwrap(), key)
+    }
+
+    fn leaf(eku: &[ExtendedKeyUsagePurpose]) -> CertificateParams {
+        let mut p = CertificateParams::new(vec!["a.example".into()]).unwrap();
+        p.extended_key_usages = eku.to_vec();
+        p
+    }
+
+    #[test]
+    fn the_role_is_read_from_basic_constraints_and_the_one_purpose() {
+        use ExtendedKeyUsagePurpose::{ClientAuth, CodeSigning, ServerAuth};
+        let role = |p| made(p).0.role();
+        let mut ca = leaf(&[ServerAuth]);
+        ca.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        assert_eq!(role(ca), Some(Role::Ca));
+        assert_eq!(role(leaf(&[ServerAuth])), Some(Role::Server));
+        assert_eq!(role(leaf(&[ClientAuth])), Some(Role::Client));
+        assert_eq!(role(leaf(&[ServerAuth, ClientAuth])), None);
+        assert_eq!(role(leaf(&[CodeSigning])), None);
+        assert_eq!(role(leaf(&[])), None);
+    }
+
+    #[test]
+    fn may_sign_certificates_only_without_key_usage_or_with_key_cert_sign() {
+        let mut p = leaf(&[]);
+        p.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        let (open, _) = made(p.clone());
+        assert!(!open.has_key_usage && open.may_sign_certificates());
+        p.key_usages = vec![KeyUsagePurpose::DigitalSignature];
+        let (no_sign, _) = made(p.clone());
+        assert!(no_sign.has_key_usage && !no_sign.may_sign_certificates());
+        assert_eq!(no_sign.key_usage, vec!["digitalSignature"]);
+        p.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
+        let (signs, _) = made(p);
+        assert!(signs.may_sign_certificates());
+        assert_eq!(signs.key_usage, vec!["keyCertSign", "cRLSign"]);
+    }
+
+    #[test]
+    fn names_keep_their_kind_and_order() {
+        let mut p = leaf(&[]);
+        p.subject_alt_names = vec![
+            SanType::IpAddress("::1".parse().unwrap()),
+            SanType::DnsName("b.example".try_into().unwrap()),
+            SanType::URI("spiffe://x/y".try_into().unwrap()),
+            SanType::Rfc822Name("ops@example.com".try_into().unwrap()),
+            SanType::IpAddress("10.0.0.5".parse().unwrap()),
+        ];
+        p.distinguished_name.push(DnType::CommonName, "the cn");
+        p.distinguished_name
+            .push(DnType::OrganizationName, "the org");
+        let (c, _) = made(p);
+        let sans: Vec<String> = c.sans().map(San::to_string).collect();
+        assert_eq!(
+            sans,
+            [
+                "::1",
+                "b.example",
+                "uri:spiffe://x/y",
+                "email:ops@example.com",
+                "10.0.0.5"
+            ]
+        );
+        assert_eq!(c.host_names(), ["::1", "b.example", "10.0.0.5"]);
+        assert_eq!(c.common_name.as_deref(), Some("the cn"));
+        assert_eq!(c.organization.as_deref(), Some("the org"));
+        assert!(c.self_signed);
+        assert_eq!(c.subject, c.issuer);
+    }
+
+    #[test]
+    fn ip_addresses_are_4_or_16_bytes_and_hex_is_colon_separated() {
+        assert_eq!(
+            ip_from_bytes(&[10, 0, 0, 5]),
+            Some("10.0.0.5".parse().unwrap())
+        );
+        assert_eq!(ip_from_bytes(&[0; 16]), Some("::".parse().unwrap()));
+        assert_eq!(ip_from_bytes(&[1, 2, 3]), None);
+        assert_eq!(ip_from_bytes(&[0; 5]), None);
+        assert_eq!(hex_colon(&[0xab, 0x01]), "AB:01");
+    }
+
+    #[test]
+    fn the_key_matches_only_its_own_certificate() {
+        let (c, key) = made(leaf(&[]));
+        let other = KeyPair::generate().unwrap();
+        assert!(c.matches_key(key.public_key_raw()));
+        assert!(!c.matches_key(other.public_key_raw()));
+        assert_eq!(c.key_type(), Some(KeyType::EcdsaP256));
+        assert_eq!(c.public_key.algorithm, "ECDSA P-256");
+        assert_eq!(c.public_key.bits, Some(256));
+    }
+
+    #[test]
+    fn serial_validity_and_fingerprint_are_the_certificates() {
+        let mut p = leaf(&[]);
+        p.serial_number = Some(rcgen::SerialNumber::from_slice(&[0x01, 0xab, 0xcd]));
+        p.not_before = time::macros::datetime!(2030-01-02 03:04:05 UTC);
+        p.not_after = time::macros::datetime!(2031-01-02 03:04:05 UTC);
+        let key = KeyPair::generate().unwrap();
+        let der = p.self_signed(&key).unwrap().der().clone();
+        let c = Cert::parse(&der).unwrap();
+        assert_eq!(c.serial, "01ABCD");
+        assert_eq!(c.not_before, p.not_before);
+        assert_eq!(c.not_after, p.not_after);
+        assert_eq!(c.fingerprint, sha256_hex(&der));
+        assert_eq!(c.fingerprint.len(), 32 * 3 - 1);
+        assert!(Cert::parse(&CertificateDer::from(vec![0x30, 0x03, 0x02, 0x01, 0x01])).is_err());
+    }
+
+    #[test]
+    fn curves_are_named() {
+        assert_eq!(curve_name("1.2.840.10045.3.1.7"), "P-256");
+        assert_eq!(curve_name("1.3.132.0.34"), "P-384");
+        assert_eq!(curve_name("1.3.132.0.35"), "P-521");
+        assert_eq!(curve_name("1.3.132.0.10"), "secp256k1");
+        assert_eq!(curve_name("1.2.3"), "1.2.3");
+    }
+}
