@@ -827,4 +827,69 @@ mod tests {
         let err = lock(&other).unwrap_err().to_string();
         assert!(err.contains("cannot open the lock file"), "{err}");
     }
+
+    #[test]
+    fn a_lock_file_that_is_a_fifo_never_blocks_the_question() {
+        // `check` asks writer_active of any DIR; a FIFO in the lock file's place (no writer
+        // at its other end) must not hold it: the lock file is opened non-blocking.
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().to_path_buf();
+        let made = std::process::Command::new("mkfifo")
+            .arg(dir.join(LOCK_FILE))
+            .status()
+            .unwrap();
+        assert!(made.success());
+        let (tx, rx) = std::sync::mpsc::channel();
+        let asked = dir.clone();
+        std::thread::spawn(move || tx.send(writer_active(&asked)));
+        let active = rx
+            .recv_timeout(std::time::Duration::from_secs(5))
+            .expect("writer_active waited on a FIFO");
+        assert!(!active, "a FIFO is no writer");
+    }
+
+    #[test]
+    fn recovery_stops_at_a_rename_that_fails_and_keeps_what_it_needs() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path();
+        // the target is now a directory that is not empty: the rename fails, and not because
+        // a file appeared (that one would be kept and the new file dropped)
+        fs::create_dir(dir.join("a.crt")).unwrap();
+        fs::write(dir.join("a.crt/inside"), "x").unwrap();
+        fs::write(dir.join(".otelpki-a.tmp"), "new a").unwrap();
+        let record = dir.join(".otelpki-r.commit");
+        fs::write(&record, ".otelpki-a.tmp\ta.crt\treplace\n").unwrap();
+        let err = format!("{:#}", recover(dir).unwrap_err());
+        assert!(
+            err.contains(&format!(
+                "cannot complete an interrupted write of `{}`",
+                dir.join("a.crt").display()
+            )),
+            "{err}"
+        );
+        // the next writer can try again: the record and its new file are kept
+        assert_eq!(read(&dir.join(".otelpki-a.tmp")), "new a");
+        assert!(record.exists());
+        assert_eq!(read(&dir.join("a.crt/inside")), "x");
+    }
+
+    #[test]
+    fn a_write_that_fails_is_not_called_an_existing_file() {
+        let tmp = tempfile::tempdir().unwrap();
+        let target = tmp.path().join("sub");
+        fs::create_dir(&target).unwrap();
+        fs::write(target.join("inside"), "x").unwrap();
+        // --force onto a directory that is not empty: the rename fails (EISDIR)
+        let err = publish(&[Output::public(target.clone(), "new")], true).unwrap_err();
+        assert!(err.downcast_ref::<AlreadyExists>().is_none(), "{err:#}");
+        assert!(
+            format!("{err:#}").starts_with(&format!("cannot write `{}`: ", target.display())),
+            "{err:#}"
+        );
+        let names: Vec<_> = fs::read_dir(tmp.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(names, ["sub"], "no temporary file is left");
+    }
 }

@@ -146,3 +146,44 @@ fn racing_for_a_name_one_wins() {
         listing(&dir)
     );
 }
+
+/// `otelpki recover` says what it did: nothing, stray temporary files removed, or an
+/// interrupted batch completed from its commit record (which it then removes).
+#[test]
+fn recover_says_what_it_did() {
+    let (_tmp, dir) = init_pki(&[]);
+    let said = |expected: String| {
+        otelpki(&dir)
+            .arg("recover")
+            .assert()
+            .success()
+            .stdout(expected);
+    };
+    said(format!("nothing to recover in {}\n", dir.display()));
+    std::fs::write(dir.join(".otelpki-stray.tmp"), "half a key").unwrap();
+    said(format!(
+        "recovered {}: completed 0 interrupted write(s), removed 1 temporary file(s)\n",
+        dir.display()
+    ));
+    // a record whose temporary file is still there: renamed into place
+    std::fs::write(dir.join(".otelpki-new.tmp"), "rolled forward").unwrap();
+    std::fs::write(
+        dir.join(".otelpki-r.commit"),
+        ".otelpki-new.tmp\tnotes.txt\tcreate\n",
+    )
+    .unwrap();
+    said(format!(
+        "recovered {}: completed 1 interrupted write(s), removed 0 temporary file(s)\n",
+        dir.display()
+    ));
+    assert_eq!(
+        std::fs::read_to_string(dir.join("notes.txt")).unwrap(),
+        "rolled forward"
+    );
+    assert!(
+        !listing(&dir).iter().any(|n| n.starts_with(".otelpki-")),
+        "{:?}",
+        listing(&dir)
+    );
+    said(format!("nothing to recover in {}\n", dir.display()));
+}

@@ -823,3 +823,157 @@ fn a_batch_is_flushed_before_its_commit_and_its_directory_after() {
         l.contains("unlink") && l.contains(".commit\"")
     });
 }
+
+/// `recover` removing a stray temporary file flushes the directory after the removal, so the
+/// cleanup it reports is durable.
+#[test]
+fn recover_flushes_the_directory_after_removing_a_stray() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = std::fs::canonicalize(tmp.path()).unwrap().join("certs");
+    assert!(bin(&dir).arg("init").output().unwrap().status.success());
+    std::fs::write(dir.join(".otelpki-stray.tmp"), "half a key").unwrap();
+    let trace = traced(&dir, &["recover"]);
+    let stray = format!("\"{}\"", dir.join(".otelpki-stray.tmp").display());
+    let removed = position(&trace, 0, "the stray's removal", |l| {
+        l.contains("unlink") && l.contains(&stray) && l.ends_with("= 0")
+    });
+    let dir_fd = format!("<{}>)", dir.display());
+    position(&trace, removed, "fsync of the directory", |l| {
+        l.contains("fsync(") && l.contains(&dir_fd) && l.ends_with("= 0")
+    });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Another program, and a filesystem without RENAME_NOREPLACE
+
+/// Another program (otelpki writers wait for the lock; this one does not) makes one of a
+/// batch's targets after the batch checked it, once the commit record is durable: the rename
+/// onto it refuses to replace it, the batch removes what it had already renamed into place,
+/// its temporary files and its record, and says which file exists (exit 2). The other
+/// program's file is kept as it made it.
+#[test]
+fn a_target_made_by_another_program_mid_batch_is_kept_and_the_batch_undone() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = std::fs::canonicalize(tmp.path()).unwrap().join("certs");
+    std::fs::create_dir(&dir).unwrap();
+    let mut cmd = bin(&dir);
+    cmd.arg("init-ca")
+        .env("OTELPKI_TEST_PAUSE_MS", "1000")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut child = cmd.spawn().expect("spawn init-ca");
+    let drained = drain(&mut child);
+    let child = Spawned(child);
+    // The commit record names the renames in their order; the batch pauses after naming it.
+    let deadline = Instant::now() + LIMIT;
+    let renames: Vec<String> = loop {
+        let record = leftovers(&dir).into_iter().find(|n| n.ends_with(".commit"));
+        if let Some(text) = record.and_then(|r| std::fs::read_to_string(dir.join(r)).ok()) {
+            break text
+                .lines()
+                .map(|l| l.split('\t').nth(1).expect("a target").to_string())
+                .collect();
+        }
+        assert!(Instant::now() < deadline, "no commit record appeared");
+        thread::sleep(Duration::from_millis(5));
+    };
+    assert_eq!(renames.len(), 2, "{renames:?}");
+    let (first, second) = (&renames[0], &renames[1]);
+    std::fs::write(dir.join(second), "another program's file").unwrap();
+    let out = wait_bounded(child, drained, LIMIT, "init-ca");
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains(&format!("`{}` already exists", dir.join(second).display())),
+        "{stderr}"
+    );
+    assert_eq!(
+        std::fs::read_to_string(dir.join(second)).unwrap(),
+        "another program's file"
+    );
+    assert_eq!(
+        crate::common::file_names(&dir),
+        std::slice::from_ref(second),
+        "{first} was renamed into place and must be removed again, with every temporary file \
+         and the record"
+    );
+}
+
+/// On a filesystem without renameat2's RENAME_NOREPLACE (the kernel answers EINVAL, or ENOSYS
+/// on an old kernel; strace's fault injection plays both), files are published through link
+/// and unlink instead: `init` (batches) and `config env --out` (one file) succeed, the PKI is
+/// whole (OpenSSL and rustls), and no temporary file is left.
+#[test]
+fn without_rename_noreplace_files_are_linked_into_place() {
+    for errno in ["EINVAL", "ENOSYS"] {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = std::fs::canonicalize(tmp.path()).unwrap().join("certs");
+        let log = tmp.path().join("strace.log");
+        let injected = |args: &[&str]| {
+            let otelpki = bin(&dir);
+            let mut cmd = Command::new("strace");
+            cmd.args(["-f", "-qq", "-o"])
+                .arg(&log)
+                .args(["-e", "trace=renameat2", "-e"])
+                .arg(format!("inject=renameat2:error={errno}"))
+                .arg(otelpki.get_program())
+                .args(otelpki.get_args())
+                .args(args);
+            let out = run_bounded(cmd, LIMIT);
+            assert_ok(
+                &out,
+                &format!("otelpki {args:?} without RENAME_NOREPLACE ({errno})"),
+            );
+            let trace = std::fs::read_to_string(&log).expect("the trace");
+            assert!(
+                trace
+                    .lines()
+                    .any(|l| l.contains("renameat2(") && l.contains("(INJECTED)")),
+                "{errno}: no renameat2 was refused:\n{trace}"
+            );
+        };
+        injected(&["init"]);
+        assert_whole(&dir, &["server", "client"], errno);
+        let env = dir.join("sdk.env");
+        injected(&["config", "env", "--out", env.to_str().unwrap()]);
+        assert!(
+            std::fs::read_to_string(&env)
+                .unwrap()
+                .contains("OTEL_EXPORTER_OTLP_CERTIFICATE")
+        );
+        assert!(leftovers(&dir).is_empty(), "{errno}: {:?}", leftovers(&dir));
+    }
+}
+
+/// A rename that fails for any other reason (EACCES, injected by strace into the batch's
+/// second file's renameat2; the first renameat2 names the commit record) fails the batch
+/// as it is: no other way of renaming is tried, the file already renamed into place is
+/// removed again with the temporary files and the record, and the error names the file
+/// (exit 2).
+#[test]
+fn a_rename_refused_mid_batch_undoes_the_batch() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = std::fs::canonicalize(tmp.path()).unwrap().join("certs");
+    std::fs::create_dir(&dir).unwrap();
+    let otelpki = bin(&dir);
+    let mut cmd = Command::new("strace");
+    cmd.args(["-f", "-qq", "-o", "/dev/null", "-e", "trace=renameat2"])
+        .args(["-e", "inject=renameat2:error=EACCES:when=3"])
+        .arg(otelpki.get_program())
+        .args(otelpki.get_args())
+        .arg("init-ca");
+    let out = run_bounded(cmd, LIMIT);
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains(&format!("cannot write `{}`", dir.join("ca.crt").display()))
+            && stderr.contains("Permission denied"),
+        "{stderr}"
+    );
+    assert!(
+        crate::common::file_names(&dir).is_empty(),
+        "{:?}",
+        crate::common::file_names(&dir)
+    );
+}
