@@ -576,7 +576,7 @@ fn bad_csrs_are_refused_and_nothing_is_written() {
                 &["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-521"],
                 &[],
             ),
-            "issues only for",
+            "its key is an EC key of 521 bits, and otelpki issues only for",
         ),
         (
             make("rsa1024", &["-newkey", "rsa:1024"], &[]),
@@ -1453,4 +1453,200 @@ fn python_cryptography_loads_the_keystore_and_truststore() {
     );
     assert!(said.contains("chain 1 CN=OTel CA"), "{said}");
     assert!(said.contains("trusted ca CN=OTel CA"), "{said}");
+}
+
+/// CSRs as other tools hand them over: DER (`openssl req -outform DER`), PEM under the old
+/// `NEW CERTIFICATE REQUEST` label (Netscape's, still written by some Java tools), and a PEM
+/// file that holds the key before the request (`cat app.key app.csr`). Each is signed with
+/// the CSR's own key, and OpenSSL verifies the certificate as a client certificate. The
+/// request's basicConstraints CA:FALSE is noted as ignored, and never called CA:TRUE.
+#[test]
+fn der_old_label_and_bundled_csrs_are_signed() {
+    let (_tmp, dir, host) = fresh();
+    ok(&dir, &["init-ca"], &[]);
+    openssl_ok(
+        &host,
+        &[
+            "req",
+            "-new",
+            "-nodes",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:P-256",
+            "-keyout",
+            "app.key",
+            "-outform",
+            "DER",
+            "-out",
+            "app.der",
+            "-subj",
+            "/CN=app",
+            "-addext",
+            "basicConstraints=critical,CA:FALSE",
+        ],
+    );
+    let pem_csr = openssl_ok(&host, &["req", "-inform", "DER", "-in", "app.der"]);
+    assert!(
+        pem_csr.starts_with("-----BEGIN CERTIFICATE REQUEST-----"),
+        "{pem_csr}"
+    );
+    fs::write(
+        host.join("old.csr"),
+        pem_csr.replace("CERTIFICATE REQUEST-----", "NEW CERTIFICATE REQUEST-----"),
+    )
+    .unwrap();
+    let key_pem = fs::read_to_string(host.join("app.key")).unwrap();
+    fs::write(host.join("bundled.csr"), format!("{key_pem}{pem_csr}")).unwrap();
+    let key_pub = openssl_ok(&host, &["pkey", "-in", "app.key", "-pubout"]);
+    for csr in ["app.der", "old.csr", "bundled.csr"] {
+        let name = csr.replace('.', "-");
+        let path = host.join(csr);
+        let out = ok(
+            &dir,
+            &[
+                "issue",
+                "client",
+                "--csr",
+                path.to_str().unwrap(),
+                "--name",
+                &name,
+            ],
+            &[],
+        );
+        // CA:FALSE is not a request to be a CA: named as the extension it is, and ignored
+        assert!(
+            out.contains(
+                "note: the CSR asks for basicConstraints (2.5.29.19); otelpki ignores requested \
+                 extensions and issues its client profile"
+            ) && !out.contains("CA:TRUE"),
+            "{csr}: {out}"
+        );
+        let crt = format!("{name}.crt");
+        deliver(&dir, &host, &["ca.crt", &crt]);
+        let (good, out) = verify(&host, "ca.crt", "sslclient", &crt);
+        assert!(good, "{csr}: {out}");
+        assert_eq!(
+            cert_pubkey(&host, &crt),
+            key_pub,
+            "{csr}: not the CSR's key"
+        );
+    }
+}
+
+/// A CN of 64 characters, the longest RFC 5280 allows (65 is refused above), is taken from
+/// the CSR as it is, multi-byte characters counted as one each; OpenSSL verifies the client
+/// certificate and reads the CN back.
+#[test]
+fn a_csr_cn_of_64_characters_is_signed() {
+    let (_tmp, dir, host) = fresh();
+    ok(&dir, &["init-ca"], &[]);
+    let cn = format!("{}{}", "é".repeat(4), "a".repeat(60));
+    let csr = host.join("long.csr");
+    rcgen_csr(&csr, &cn, &["app.example"]);
+    ok(
+        &dir,
+        &[
+            "issue",
+            "client",
+            "--csr",
+            csr.to_str().unwrap(),
+            "--name",
+            "long",
+        ],
+        &[],
+    );
+    deliver(&dir, &host, &["ca.crt", "long.crt"]);
+    let (good, out) = verify(&host, "ca.crt", "sslclient", "long.crt");
+    assert!(good, "{out}");
+    let subject = openssl_ok(
+        &host,
+        &[
+            "x509",
+            "-in",
+            "long.crt",
+            "-noout",
+            "-subject",
+            "-nameopt",
+            "utf8,sep_comma_plus",
+        ],
+    );
+    assert_eq!(subject.trim(), format!("subject=CN={cn}"));
+}
+
+/// Every kind of subjectAltName otelpki issues is taken from a CSR: DNS names, IP addresses,
+/// URIs (a SPIFFE ID, say) and e-mail addresses; OpenSSL reads them all in the certificate
+/// and verifies it for its purpose, as a client and as a server certificate.
+#[test]
+fn every_san_kind_of_a_csr_reaches_the_certificate() {
+    let (_tmp, dir, host) = fresh();
+    ok(&dir, &["init-ca"], &[]);
+    openssl_ok(
+        &host,
+        &[
+            "req",
+            "-new",
+            "-nodes",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:P-256",
+            "-keyout",
+            "app.key",
+            "-out",
+            "app.csr",
+            "-subj",
+            "/CN=app",
+            "-addext",
+            "subjectAltName=DNS:app.example,IP:192.0.2.7,URI:spiffe://example.org/app,\
+             email:app@example.org",
+        ],
+    );
+    let out = ok(
+        &dir,
+        &[
+            "issue",
+            "client",
+            "--csr",
+            host.join("app.csr").to_str().unwrap(),
+            "--name",
+            "app",
+        ],
+        &[],
+    );
+    assert!(!out.contains("note:"), "nothing of it is ignored: {out}");
+    deliver(&dir, &host, &["ca.crt", "app.crt"]);
+    let sans = openssl_ok(
+        &host,
+        &["x509", "-in", "app.crt", "-noout", "-ext", "subjectAltName"],
+    );
+    assert!(
+        sans.contains(
+            "DNS:app.example, IP Address:192.0.2.7, URI:spiffe://example.org/app, \
+             email:app@example.org"
+        ),
+        "{sans}"
+    );
+    let (good, out) = verify(&host, "ca.crt", "sslclient", "app.crt");
+    assert!(good, "{out}");
+    // the same CSR as a server certificate: it says so, naming the names
+    let out = ok(
+        &dir,
+        &[
+            "issue",
+            "server",
+            "--csr",
+            host.join("app.csr").to_str().unwrap(),
+            "--name",
+            "app-server",
+        ],
+        &[],
+    );
+    assert!(
+        out.starts_with("Signed a server certificate for app.example, 192.0.2.7, "),
+        "{out}"
+    );
+    deliver(&dir, &host, &["app-server.crt"]);
+    let (good, out) = verify(&host, "ca.crt", "sslserver", "app-server.crt");
+    assert!(good, "{out}");
 }
