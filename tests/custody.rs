@@ -1534,6 +1534,107 @@ fn der_old_label_and_bundled_csrs_are_signed() {
     }
 }
 
+/// During a CA rotation that keeps the CA's name (`rotate-ca start --cn "OTel CA"`: ca.crt
+/// holds the old CA then the new one, of one subject), a leaf signed by the new CA is
+/// exported with the new CA as its chain:
+/// the CA whose key verifies it, not the first of that name, so OpenSSL verifies the leaf
+/// with the keystore's CA alone. The truststore holds both CAs, as `ca` and `ca-2`. Each
+/// export says how its file is protected.
+#[test]
+fn exports_during_a_rotation_carry_the_signing_ca_and_both_trusted_cas() {
+    let (_tmp, dir, host) = fresh();
+    ok(&dir, &["init"], &[]);
+    ok(&dir, &["rotate-ca", "start", "--cn", "OTel CA"], &[]);
+    let next_crt = dir.join("ca-next.crt");
+    let next_key = dir.join("ca-next.key");
+    ok(
+        &dir,
+        &[
+            "issue",
+            "client",
+            "--cn",
+            "next-app",
+            "--name",
+            "next-app",
+            "--ca-cert",
+            next_crt.to_str().unwrap(),
+            "--ca-key",
+            next_key.to_str().unwrap(),
+        ],
+        &[],
+    );
+    let out = ok(
+        &dir,
+        &["export", "p12", "--name", "next-app"],
+        &[(P12_ENV, P12_PASS)],
+    );
+    assert!(
+        out.contains(&format!(
+            "protected with the password from {P12_ENV}: AES-256-CBC, PBKDF2-SHA256, SHA-256 MAC"
+        )),
+        "{out}"
+    );
+    let listed = pkcs12_info(&dir, "next-app.p12", "-nokeys");
+    let certs: Vec<Vec<u8>> = pem::parse_many(listed.as_bytes())
+        .unwrap()
+        .into_iter()
+        .map(pem::Pem::into_contents)
+        .collect();
+    let leaf = crate::common::certs(&dir.join("next-app.crt")).remove(0);
+    let next = crate::common::certs(&next_crt).remove(0);
+    assert_eq!(certs.len(), 2, "{listed}");
+    assert!(certs.iter().any(|c| c[..] == leaf[..]), "{listed}");
+    assert!(
+        certs.iter().any(|c| c[..] == next[..]),
+        "the keystore's CA is not the new CA that signed the leaf: {listed}"
+    );
+    fs::write(
+        host.join("p12-ca.crt"),
+        pem::encode(&pem::Pem::new("CERTIFICATE", next.to_vec())),
+    )
+    .unwrap();
+    deliver(&dir, &host, &["next-app.crt"]);
+    let (good, out) = verify(&host, "p12-ca.crt", "sslclient", "next-app.crt");
+    assert!(good, "{out}");
+
+    let password_file = host.join("p12-password");
+    fs::write(&password_file, format!("{P12_PASS}\n")).unwrap();
+    let out = ok(
+        &dir,
+        &[
+            "export",
+            "truststore",
+            "--password-file",
+            password_file.to_str().unwrap(),
+        ],
+        &[],
+    );
+    assert!(out.contains("(2 trusted certificates)"), "{out}");
+    assert!(
+        out.contains(&format!(
+            "protected with the password in `{}`: AES-256-CBC",
+            password_file.display()
+        )),
+        "{out}"
+    );
+    let trust = pkcs12_info(&dir, "truststore.p12", "-nokeys");
+    let mut aliases: Vec<&str> = trust
+        .lines()
+        .filter_map(|l| l.trim().strip_prefix("friendlyName: "))
+        .collect();
+    aliases.sort();
+    assert_eq!(aliases, ["ca", "ca-2"], "{trust}");
+    let out = ok(
+        &dir,
+        &["export", "truststore", "--force", "--empty-password"],
+        &[],
+    );
+    assert!(
+        out.contains("protected with the empty password: AES-256-CBC"),
+        "{out}"
+    );
+}
+
 /// A CN of 64 characters, the longest RFC 5280 allows (65 is refused above), is taken from
 /// the CSR as it is, multi-byte characters counted as one each; OpenSSL verifies the client
 /// certificate and reads the CN back.
