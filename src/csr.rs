@@ -12,7 +12,7 @@ use time::OffsetDateTime;
 use x509_parser::certification_request::X509CertificationRequest;
 use x509_parser::cri_attributes::ParsedCriAttribute;
 use x509_parser::extensions::{GeneralName, ParsedExtension};
-use x509_parser::oid_registry::{OID_PKCS1_SHA1WITHRSA, OID_SHA1_WITH_RSA};
+use x509_parser::oid_registry::{OID_NIST_EC_P521, OID_PKCS1_SHA1WITHRSA, OID_SHA1_WITH_RSA};
 use x509_parser::prelude::FromDer;
 
 use crate::cert::ip_from_bytes;
@@ -191,7 +191,20 @@ fn describe_key(spki: &x509_parser::x509::SubjectPublicKeyInfo<'_>) -> String {
     use x509_parser::public_key::PublicKey;
     match spki.parsed() {
         Ok(PublicKey::RSA(rsa)) => format!("RSA {}-bit", rsa.key_size()),
-        Ok(PublicKey::EC(point)) => format!("an EC key of {} bits", point.key_size()),
+        Ok(PublicKey::EC(point)) => {
+            // the point's length counts whole bytes: P-521's coordinates take 66 (528 bits)
+            let curve = spki
+                .algorithm
+                .parameters
+                .as_ref()
+                .and_then(|p| p.as_oid().ok());
+            let bits = if curve == Some(OID_NIST_EC_P521) {
+                521
+            } else {
+                point.key_size()
+            };
+            format!("an EC key of {bits} bits")
+        }
         _ => format!(
             "of the algorithm {}",
             read::extension_name(&spki.algorithm.algorithm)

@@ -576,7 +576,7 @@ fn bad_csrs_are_refused_and_nothing_is_written() {
                 &["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-521"],
                 &[],
             ),
-            "issues only for",
+            "its key is an EC key of 521 bits, and otelpki issues only for",
         ),
         (
             make("rsa1024", &["-newkey", "rsa:1024"], &[]),
@@ -1453,4 +1453,301 @@ fn python_cryptography_loads_the_keystore_and_truststore() {
     );
     assert!(said.contains("chain 1 CN=OTel CA"), "{said}");
     assert!(said.contains("trusted ca CN=OTel CA"), "{said}");
+}
+
+/// CSRs as other tools hand them over: DER (`openssl req -outform DER`), PEM under the old
+/// `NEW CERTIFICATE REQUEST` label (Netscape's, still written by some Java tools), and a PEM
+/// file that holds the key before the request (`cat app.key app.csr`). Each is signed with
+/// the CSR's own key, and OpenSSL verifies the certificate as a client certificate. The
+/// request's basicConstraints CA:FALSE is noted as ignored, and never called CA:TRUE.
+#[test]
+fn der_old_label_and_bundled_csrs_are_signed() {
+    let (_tmp, dir, host) = fresh();
+    ok(&dir, &["init-ca"], &[]);
+    openssl_ok(
+        &host,
+        &[
+            "req",
+            "-new",
+            "-nodes",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:P-256",
+            "-keyout",
+            "app.key",
+            "-outform",
+            "DER",
+            "-out",
+            "app.der",
+            "-subj",
+            "/CN=app",
+            "-addext",
+            "basicConstraints=critical,CA:FALSE",
+        ],
+    );
+    let pem_csr = openssl_ok(&host, &["req", "-inform", "DER", "-in", "app.der"]);
+    assert!(
+        pem_csr.starts_with("-----BEGIN CERTIFICATE REQUEST-----"),
+        "{pem_csr}"
+    );
+    fs::write(
+        host.join("old.csr"),
+        pem_csr.replace("CERTIFICATE REQUEST-----", "NEW CERTIFICATE REQUEST-----"),
+    )
+    .unwrap();
+    let key_pem = fs::read_to_string(host.join("app.key")).unwrap();
+    fs::write(host.join("bundled.csr"), format!("{key_pem}{pem_csr}")).unwrap();
+    let key_pub = openssl_ok(&host, &["pkey", "-in", "app.key", "-pubout"]);
+    for csr in ["app.der", "old.csr", "bundled.csr"] {
+        let name = csr.replace('.', "-");
+        let path = host.join(csr);
+        let out = ok(
+            &dir,
+            &[
+                "issue",
+                "client",
+                "--csr",
+                path.to_str().unwrap(),
+                "--name",
+                &name,
+            ],
+            &[],
+        );
+        // CA:FALSE is not a request to be a CA: named as the extension it is, and ignored
+        assert!(
+            out.contains(
+                "note: the CSR asks for basicConstraints (2.5.29.19); otelpki ignores requested \
+                 extensions and issues its client profile"
+            ) && !out.contains("CA:TRUE"),
+            "{csr}: {out}"
+        );
+        let crt = format!("{name}.crt");
+        deliver(&dir, &host, &["ca.crt", &crt]);
+        let (good, out) = verify(&host, "ca.crt", "sslclient", &crt);
+        assert!(good, "{csr}: {out}");
+        assert_eq!(
+            cert_pubkey(&host, &crt),
+            key_pub,
+            "{csr}: not the CSR's key"
+        );
+    }
+}
+
+/// During a CA rotation that keeps the CA's name (`rotate-ca start --cn "OTel CA"`: ca.crt
+/// holds the old CA then the new one, of one subject), a leaf signed by the new CA is
+/// exported with the new CA as its chain:
+/// the CA whose key verifies it, not the first of that name, so OpenSSL verifies the leaf
+/// with the keystore's CA alone. The truststore holds both CAs, as `ca` and `ca-2`. Each
+/// export says how its file is protected.
+#[test]
+fn exports_during_a_rotation_carry_the_signing_ca_and_both_trusted_cas() {
+    let (_tmp, dir, host) = fresh();
+    ok(&dir, &["init"], &[]);
+    ok(&dir, &["rotate-ca", "start", "--cn", "OTel CA"], &[]);
+    let next_crt = dir.join("ca-next.crt");
+    let next_key = dir.join("ca-next.key");
+    ok(
+        &dir,
+        &[
+            "issue",
+            "client",
+            "--cn",
+            "next-app",
+            "--name",
+            "next-app",
+            "--ca-cert",
+            next_crt.to_str().unwrap(),
+            "--ca-key",
+            next_key.to_str().unwrap(),
+        ],
+        &[],
+    );
+    let out = ok(
+        &dir,
+        &["export", "p12", "--name", "next-app"],
+        &[(P12_ENV, P12_PASS)],
+    );
+    assert!(
+        out.contains(&format!(
+            "protected with the password from {P12_ENV}: AES-256-CBC, PBKDF2-SHA256, SHA-256 MAC"
+        )),
+        "{out}"
+    );
+    let listed = pkcs12_info(&dir, "next-app.p12", "-nokeys");
+    let certs: Vec<Vec<u8>> = pem::parse_many(listed.as_bytes())
+        .unwrap()
+        .into_iter()
+        .map(pem::Pem::into_contents)
+        .collect();
+    let leaf = crate::common::certs(&dir.join("next-app.crt")).remove(0);
+    let next = crate::common::certs(&next_crt).remove(0);
+    assert_eq!(certs.len(), 2, "{listed}");
+    assert!(certs.iter().any(|c| c[..] == leaf[..]), "{listed}");
+    assert!(
+        certs.iter().any(|c| c[..] == next[..]),
+        "the keystore's CA is not the new CA that signed the leaf: {listed}"
+    );
+    fs::write(
+        host.join("p12-ca.crt"),
+        pem::encode(&pem::Pem::new("CERTIFICATE", next.to_vec())),
+    )
+    .unwrap();
+    deliver(&dir, &host, &["next-app.crt"]);
+    let (good, out) = verify(&host, "p12-ca.crt", "sslclient", "next-app.crt");
+    assert!(good, "{out}");
+
+    let password_file = host.join("p12-password");
+    fs::write(&password_file, format!("{P12_PASS}\n")).unwrap();
+    let out = ok(
+        &dir,
+        &[
+            "export",
+            "truststore",
+            "--password-file",
+            password_file.to_str().unwrap(),
+        ],
+        &[],
+    );
+    assert!(out.contains("(2 trusted certificates)"), "{out}");
+    assert!(
+        out.contains(&format!(
+            "protected with the password in `{}`: AES-256-CBC",
+            password_file.display()
+        )),
+        "{out}"
+    );
+    let trust = pkcs12_info(&dir, "truststore.p12", "-nokeys");
+    let mut aliases: Vec<&str> = trust
+        .lines()
+        .filter_map(|l| l.trim().strip_prefix("friendlyName: "))
+        .collect();
+    aliases.sort();
+    assert_eq!(aliases, ["ca", "ca-2"], "{trust}");
+    let out = ok(
+        &dir,
+        &["export", "truststore", "--force", "--empty-password"],
+        &[],
+    );
+    assert!(
+        out.contains("protected with the empty password: AES-256-CBC"),
+        "{out}"
+    );
+}
+
+/// A CN of 64 characters, the longest RFC 5280 allows (65 is refused above), is taken from
+/// the CSR as it is, multi-byte characters counted as one each; OpenSSL verifies the client
+/// certificate and reads the CN back.
+#[test]
+fn a_csr_cn_of_64_characters_is_signed() {
+    let (_tmp, dir, host) = fresh();
+    ok(&dir, &["init-ca"], &[]);
+    let cn = format!("{}{}", "é".repeat(4), "a".repeat(60));
+    let csr = host.join("long.csr");
+    rcgen_csr(&csr, &cn, &["app.example"]);
+    ok(
+        &dir,
+        &[
+            "issue",
+            "client",
+            "--csr",
+            csr.to_str().unwrap(),
+            "--name",
+            "long",
+        ],
+        &[],
+    );
+    deliver(&dir, &host, &["ca.crt", "long.crt"]);
+    let (good, out) = verify(&host, "ca.crt", "sslclient", "long.crt");
+    assert!(good, "{out}");
+    let subject = openssl_ok(
+        &host,
+        &[
+            "x509",
+            "-in",
+            "long.crt",
+            "-noout",
+            "-subject",
+            "-nameopt",
+            "utf8,sep_comma_plus",
+        ],
+    );
+    assert_eq!(subject.trim(), format!("subject=CN={cn}"));
+}
+
+/// Every kind of subjectAltName otelpki issues is taken from a CSR: DNS names, IP addresses,
+/// URIs (a SPIFFE ID, say) and e-mail addresses; OpenSSL reads them all in the certificate
+/// and verifies it for its purpose, as a client and as a server certificate.
+#[test]
+fn every_san_kind_of_a_csr_reaches_the_certificate() {
+    let (_tmp, dir, host) = fresh();
+    ok(&dir, &["init-ca"], &[]);
+    openssl_ok(
+        &host,
+        &[
+            "req",
+            "-new",
+            "-nodes",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:P-256",
+            "-keyout",
+            "app.key",
+            "-out",
+            "app.csr",
+            "-subj",
+            "/CN=app",
+            "-addext",
+            "subjectAltName=DNS:app.example,IP:192.0.2.7,URI:spiffe://example.org/app,\
+             email:app@example.org",
+        ],
+    );
+    let out = ok(
+        &dir,
+        &[
+            "issue",
+            "client",
+            "--csr",
+            host.join("app.csr").to_str().unwrap(),
+            "--name",
+            "app",
+        ],
+        &[],
+    );
+    assert!(!out.contains("note:"), "nothing of it is ignored: {out}");
+    deliver(&dir, &host, &["ca.crt", "app.crt"]);
+    let sans = openssl_ok(
+        &host,
+        &["x509", "-in", "app.crt", "-noout", "-ext", "subjectAltName"],
+    );
+    assert!(
+        sans.contains(
+            "DNS:app.example, IP Address:192.0.2.7, URI:spiffe://example.org/app, \
+             email:app@example.org"
+        ),
+        "{sans}"
+    );
+    let (good, out) = verify(&host, "ca.crt", "sslclient", "app.crt");
+    assert!(good, "{out}");
+    // the same CSR as a server certificate: it says so, naming the names
+    let out = ok(
+        &dir,
+        &[
+            "issue",
+            "server",
+            "--csr",
+            host.join("app.csr").to_str().unwrap(),
+            "--name",
+            "app-server",
+        ],
+        &[],
+    );
+    assert!(
+        out.starts_with("Signed a server certificate for app.example, 192.0.2.7, "),
+        "{out}"
+    );
+    deliver(&dir, &host, &["app-server.crt"]);
+    let (good, out) = verify(&host, "ca.crt", "sslserver", "app-server.crt");
+    assert!(good, "{out}");
 }
