@@ -164,6 +164,28 @@ fn snapshot(dir: &Path) -> Vec<(String, Vec<u8>)> {
 }
 
 /// openssl in `dir` that must succeed; its output.
+/// A P-256 key and a CSR for it, made by openssl in `dir` with the subject `subj` and any
+/// further `openssl req` arguments (`-addext ...`).
+fn p256_csr(dir: &Path, key: &str, csr: &str, subj: &str, extra: &[&str]) -> String {
+    let mut args = vec![
+        "req",
+        "-new",
+        "-nodes",
+        "-newkey",
+        "ec",
+        "-pkeyopt",
+        "ec_paramgen_curve:P-256",
+        "-keyout",
+        key,
+        "-out",
+        csr,
+        "-subj",
+        subj,
+    ];
+    args.extend_from_slice(extra);
+    openssl_ok(dir, &args)
+}
+
 fn openssl_ok(dir: &Path, args: &[&str]) -> String {
     let (ok, out) = openssl_in(dir, args);
     assert!(ok, "openssl {args:?}: {out}");
@@ -344,22 +366,12 @@ fn a_csr_gets_our_profile_never_the_extensions_it_asks_for() {
     let (_tmp, dir, host) = fresh();
     ok(&dir, &["init-ca"], &[]);
     // A client CSR that asks to be a CA and a server; a server CSR that asks for clientAuth.
-    openssl_ok(
+    p256_csr(
         &host,
+        "greedy.key",
+        "greedy.csr",
+        "/CN=greedy",
         &[
-            "req",
-            "-new",
-            "-nodes",
-            "-newkey",
-            "ec",
-            "-pkeyopt",
-            "ec_paramgen_curve:P-256",
-            "-keyout",
-            "greedy.key",
-            "-out",
-            "greedy.csr",
-            "-subj",
-            "/CN=greedy",
             "-addext",
             "basicConstraints=critical,CA:TRUE",
             "-addext",
@@ -409,24 +421,7 @@ fn a_csr_gets_our_profile_never_the_extensions_it_asks_for() {
         "{out}"
     );
     // It cannot act as a CA: a certificate it signs does not verify.
-    openssl_ok(
-        &host,
-        &[
-            "req",
-            "-new",
-            "-nodes",
-            "-newkey",
-            "ec",
-            "-pkeyopt",
-            "ec_paramgen_curve:P-256",
-            "-keyout",
-            "victim.key",
-            "-out",
-            "victim.csr",
-            "-subj",
-            "/CN=victim",
-        ],
-    );
+    p256_csr(&host, "victim.key", "victim.csr", "/CN=victim", &[]);
     openssl_ok(
         &host,
         &[
@@ -458,22 +453,12 @@ fn a_csr_gets_our_profile_never_the_extensions_it_asks_for() {
     assert!(!good && out.contains("invalid CA certificate"), "{out}");
 
     // A server CSR asking for clientAuth too gets serverAuth only; flags override its names.
-    openssl_ok(
+    p256_csr(
         &host,
+        "srv.key",
+        "srv.csr",
+        "/CN=from-csr",
         &[
-            "req",
-            "-new",
-            "-nodes",
-            "-newkey",
-            "ec",
-            "-pkeyopt",
-            "ec_paramgen_curve:P-256",
-            "-keyout",
-            "srv.key",
-            "-out",
-            "srv.csr",
-            "-subj",
-            "/CN=from-csr",
             "-addext",
             "subjectAltName=DNS:from-csr.example",
             "-addext",
@@ -1177,24 +1162,7 @@ fn pkcs12_passwords_come_from_the_environment_a_file_or_an_explicit_empty_flag()
     assert!(good, "{out}");
 
     // A certificate signed from a CSR has no key here: no keystore, and a pointer to where.
-    openssl_ok(
-        &host,
-        &[
-            "req",
-            "-new",
-            "-nodes",
-            "-newkey",
-            "ec",
-            "-pkeyopt",
-            "ec_paramgen_curve:P-256",
-            "-keyout",
-            "app.key",
-            "-out",
-            "app.csr",
-            "-subj",
-            "/CN=app",
-        ],
-    );
+    p256_csr(&host, "app.key", "app.csr", "/CN=app", &[]);
     let csr = host.join("app.csr");
     ok(
         &dir,
@@ -1682,22 +1650,12 @@ fn a_csr_cn_of_64_characters_is_signed() {
 fn every_san_kind_of_a_csr_reaches_the_certificate() {
     let (_tmp, dir, host) = fresh();
     ok(&dir, &["init-ca"], &[]);
-    openssl_ok(
+    p256_csr(
         &host,
+        "app.key",
+        "app.csr",
+        "/CN=app",
         &[
-            "req",
-            "-new",
-            "-nodes",
-            "-newkey",
-            "ec",
-            "-pkeyopt",
-            "ec_paramgen_curve:P-256",
-            "-keyout",
-            "app.key",
-            "-out",
-            "app.csr",
-            "-subj",
-            "/CN=app",
             "-addext",
             "subjectAltName=DNS:app.example,IP:192.0.2.7,URI:spiffe://example.org/app,\
              email:app@example.org",
