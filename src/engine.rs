@@ -197,15 +197,6 @@ impl Plan {
         }
     }
 
-    /// Every file of the plan, to create first.
-    pub fn outputs(&self) -> impl Iterator<Item = &Output> {
-        self.create.iter().chain(&self.replace)
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.create.is_empty() && self.replace.is_empty()
-    }
-
     /// Refuses, before anything is written, a file to create that exists.
     pub fn refuse_existing(&self) -> Result<()> {
         store::refuse_existing(&self.create, false)
