@@ -4,7 +4,9 @@
 //! With a seed and a fixed clock the output is byte-for-byte reproducible (see `seed.rs`).
 //!
 //! A test suite can make its certificates at test time instead of committing them: see
-//! [`generate`].
+//! [`generate`], and [`custom`] for a case the set lacks.
+
+pub mod custom;
 
 use std::path::{Path, PathBuf};
 

@@ -26,9 +26,9 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 //!
-//! The other modules are the command line's own. Those marked `doc(hidden)` are public only
-//! because the binary and this repository's integration tests reach them; they are not an API
-//! and change without notice.
+//! Everything else is the command line's own and private. `main.rs` reaches it through
+//! [`dispatch::main`]; the fuzz targets (`fuzz/`) through `fuzzing`, behind the feature of
+//! that name.
 
 pub mod cert;
 pub mod fixtures;
@@ -40,39 +40,32 @@ pub use report::{Code, Finding};
 pub use san::San;
 
 #[doc(hidden)]
-pub mod cli;
-#[doc(hidden)]
 pub mod dispatch;
+#[cfg(any(test, feature = "fuzzing"))]
 #[doc(hidden)]
-pub mod encrypt;
-#[doc(hidden)]
-pub mod endpoint;
-#[doc(hidden)]
-pub mod engine;
-#[doc(hidden)]
-pub mod inspect;
-#[doc(hidden)]
-pub mod key;
-#[doc(hidden)]
-pub mod profile;
-#[doc(hidden)]
-pub mod read;
-#[doc(hidden)]
-pub mod report;
-#[doc(hidden)]
-pub mod san;
+pub mod fuzzing;
 
 mod apply;
 mod check;
+mod cli;
 mod config;
 mod csr;
+mod encrypt;
+mod endpoint;
+mod engine;
 mod export;
+mod inspect;
 mod issue;
+mod key;
 mod pki;
 mod probe;
+mod profile;
+mod read;
 mod render;
 mod renew;
+mod report;
 mod rotate;
+mod san;
 mod seed;
 mod store;
 mod text;

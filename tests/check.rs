@@ -5,18 +5,17 @@
 
 use std::io::{Read, Write};
 use std::net::TcpListener;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use rcgen::{CustomExtension, Issuer, KeyPair};
+use rcgen::CustomExtension;
 use rustls::ServerConfig;
 use serde_json::Value;
 use time::OffsetDateTime;
 
-use otelpki::engine;
-use otelpki::key::KeyType;
-use otelpki::profile::{self, Role, Spec};
+use otelpki::fixtures::custom::{Ca, Pair, Subject};
+use otelpki::model::Role;
 
 use crate::common::{
     S_SERVER_MTLS, Server, certs, init_pki, openssl_in, otelpki, pkcs8_key, s_server,
@@ -33,48 +32,26 @@ fn days(n: i64) -> time::Duration {
     time::Duration::days(n)
 }
 
-fn spec(cn: &str, sans: &[&str], not_before: OffsetDateTime, not_after: OffsetDateTime) -> Spec {
-    Spec {
-        cn: cn.into(),
-        org: None,
-        sans: sans
-            .iter()
-            .map(|s| otelpki::san::parse(s).unwrap().to_rcgen().unwrap())
-            .collect(),
-        not_before: not_before.replace_nanosecond(0).unwrap(),
-        not_after: not_after.replace_nanosecond(0).unwrap(),
-        serial: profile::random_serial().unwrap(),
-        key_type: KeyType::EcdsaP256,
-    }
+fn spec(cn: &str, sans: &[&str], not_before: OffsetDateTime, not_after: OffsetDateTime) -> Subject {
+    Subject::new(cn, not_before, not_after)
+        .with_sans(sans)
+        .unwrap()
 }
 
-fn write_pair(dir: &Path, stem: &str, signed: &engine::Signed) {
-    std::fs::create_dir_all(dir).unwrap();
-    std::fs::write(dir.join(format!("{stem}.crt")), &signed.cert_pem).unwrap();
-    std::fs::write(dir.join(format!("{stem}.key")), &signed.key_pem).unwrap();
+fn write_pair(dir: &Path, stem: &str, pair: &Pair) {
+    pair.write(dir, stem).unwrap();
 }
 
 /// A CA named `cn`, written as DIR/STEM.crt + .key.
-fn ca(dir: &Path, stem: &str, cn: &str) -> Issuer<'static, KeyPair> {
-    let (signed, issuer) = engine::make_ca(
-        &spec(cn, &[], now() - days(1), now() + days(3650)),
-        KeyType::EcdsaP256.generate().unwrap(),
-    )
-    .unwrap();
-    write_pair(dir, stem, &signed);
-    issuer
+fn ca(dir: &Path, stem: &str, cn: &str) -> Ca {
+    let ca = Ca::new(&spec(cn, &[], now() - days(1), now() + days(3650))).unwrap();
+    write_pair(dir, stem, ca.pair().unwrap());
+    ca
 }
 
 /// The CA of a PKI made by `otelpki init`, loaded to sign more.
-fn load_ca(dir: &Path) -> Issuer<'static, KeyPair> {
-    engine::load_ca(
-        &dir.join("ca.crt"),
-        &dir.join("ca.key"),
-        now(),
-        &otelpki::encrypt::PassphraseSource::default(),
-    )
-    .unwrap()
-    .issuer
+fn load_ca(dir: &Path) -> Ca {
+    Ca::load(&dir.join("ca.crt"), &dir.join("ca.key")).unwrap()
 }
 
 /// A leaf from the role's profile, changed by `tweak` (the one visible deviation).
@@ -82,25 +59,14 @@ fn leaf_with(
     dir: &Path,
     stem: &str,
     role: Role,
-    issuer: &Issuer<'_, KeyPair>,
-    spec: &Spec,
+    issuer: &Ca,
+    spec: &Subject,
     tweak: impl FnOnce(&mut rcgen::CertificateParams),
 ) {
-    let key = KeyType::EcdsaP256.generate().unwrap();
-    let mut params = profile::params(role, spec);
-    tweak(&mut params);
-    let cert = params.signed_by(&key, issuer).unwrap();
-    write_pair(
-        dir,
-        stem,
-        &engine::Signed {
-            cert_pem: cert.pem(),
-            key_pem: otelpki::key::pkcs8_pem(&key),
-        },
-    );
+    write_pair(dir, stem, &issuer.leaf_with(role, spec, tweak).unwrap());
 }
 
-fn leaf(dir: &Path, stem: &str, role: Role, issuer: &Issuer<'_, KeyPair>, spec: &Spec) {
+fn leaf(dir: &Path, stem: &str, role: Role, issuer: &Ca, spec: &Subject) {
     leaf_with(dir, stem, role, issuer, spec, |_| {});
 }
 
@@ -890,23 +856,15 @@ fn check_reports_an_unreadable_certificate_and_goes_on() {
 fn check_reports_an_expired_or_expiring_ca() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().join("certs");
-    let (signed, _) = engine::make_ca(
-        &spec("Old CA", &[], now() - days(800), now() - days(2)),
-        KeyType::EcdsaP256.generate().unwrap(),
-    )
-    .unwrap();
-    write_pair(&dir, "ca", &signed);
+    let signed = Ca::new(&spec("Old CA", &[], now() - days(800), now() - days(2))).unwrap();
+    write_pair(&dir, "ca", signed.pair().unwrap());
     let (code, doc, _) = json(&dir, &["check"]);
     assert_eq!(code, 1);
     let f = finding(&doc, "ca-expired");
     assert!(fix(f).contains("init-ca --force"), "{f:#}");
     run_fix(f);
-    let (signed, _) = engine::make_ca(
-        &spec("Soon CA", &[], now() - days(800), now() + days(20)),
-        KeyType::EcdsaP256.generate().unwrap(),
-    )
-    .unwrap();
-    write_pair(&dir, "ca", &signed);
+    let signed = Ca::new(&spec("Soon CA", &[], now() - days(800), now() + days(20))).unwrap();
+    write_pair(&dir, "ca", signed.pair().unwrap());
     let (_, doc, _) = json(&dir, &["check"]);
     finding(&doc, "ca-expiring");
     let (code, _, _) = json(&dir, &["check", "--expires-within", "1w"]);
@@ -1625,77 +1583,6 @@ fn odd_extensions() {
     assert!(!ok, "openssl accepts an unknown critical extension: {why}");
 }
 
-/// The reading path and the parsers under a bounded, seeded mutation loop (the same harness as
-/// fuzz/fuzz_targets, for machines without nightly): flips, truncations, insertions and
-/// splices of real PEM and DER. Nothing may panic.
-#[test]
-fn reading_path_survives_mutations() {
-    let (_tmp, dir) = init_pki(&["--key-type", "rsa-2048"]);
-    let mut seeds: Vec<Vec<u8>> = Vec::new();
-    for name in ["ca.crt", "server.crt", "client.key"] {
-        let pem_bytes = std::fs::read(dir.join(name)).unwrap();
-        let der = pem::parse(&pem_bytes).unwrap().into_contents();
-        seeds.push(pem_bytes);
-        seeds.push(der);
-    }
-    let words = [
-        "localhost",
-        "*.example.com",
-        "uri:spiffe://x/y",
-        "email:a@b.c",
-        "[::1]",
-        "https://h:4317/v1/traces",
-        "10.0.0.5",
-    ];
-    let mut rng: u64 = 0x9e37_79b9_7f4a_7c15;
-    let mut next = move || {
-        rng ^= rng << 13;
-        rng ^= rng >> 7;
-        rng ^= rng << 17;
-        rng
-    };
-    let path = PathBuf::from("mutant");
-    let started = Instant::now();
-    let mut iterations = 0;
-    while iterations < 4000 && started.elapsed() < Duration::from_secs(20) {
-        iterations += 1;
-        let seed = &seeds[(next() % seeds.len() as u64) as usize];
-        let mut m = seed.clone();
-        for _ in 0..=(next() % 4) {
-            if m.is_empty() {
-                break;
-            }
-            let at = (next() % m.len() as u64) as usize;
-            match next() % 5 {
-                0 => m[at] ^= 1 << (next() % 8),
-                1 => m.truncate(at),
-                2 => m.insert(at, next() as u8),
-                3 => {
-                    let other = &seeds[(next() % seeds.len() as u64) as usize];
-                    let from = (next() % other.len() as u64) as usize;
-                    m.splice(at..at, other[from..].iter().take(64).copied());
-                }
-                _ => m[at] = [0x00, 0x30, 0x80, 0xff, b'-'][(next() % 5) as usize],
-            }
-        }
-        if let Ok(items) = otelpki::read::contents_from(&path, &m) {
-            let _ = otelpki::inspect::items_of(&path, &items, now());
-        }
-        let _ = otelpki::read::certificates_from(&path, &m);
-        let mut w = words[(next() % words.len() as u64) as usize]
-            .as_bytes()
-            .to_vec();
-        if !w.is_empty() {
-            let at = (next() % w.len() as u64) as usize;
-            w[at] = (next() % 128) as u8;
-        }
-        let w = String::from_utf8_lossy(&w);
-        let _ = otelpki::san::parse(&w);
-        let _ = otelpki::endpoint::parse(&w);
-    }
-    assert!(iterations >= 1000, "only {iterations} iterations in 20 s");
-}
-
 /// Each new command's --help ends with an example from the article's workflow.
 #[test]
 fn help_shows_examples() {
@@ -1900,13 +1787,13 @@ fn the_finding_code_table_is_the_enum() {
             }
         }
     }
-    let known: std::collections::BTreeSet<String> = otelpki::report::Code::ALL
+    let known: std::collections::BTreeSet<String> = otelpki::Code::ALL
         .iter()
         .map(|c| c.as_str().to_string())
         .collect();
     assert_eq!(documented, known);
     // and each serialises as it prints
-    for code in otelpki::report::Code::ALL {
+    for code in otelpki::Code::ALL {
         assert_eq!(
             serde_json::to_value(code).unwrap(),
             serde_json::Value::from(code.as_str())
@@ -1924,12 +1811,14 @@ fn verify_judges_a_ca_given_as_cert() {
     let dir = tmp.path().join("certs");
     otelpki(&dir).arg("init").assert().success();
     let other = tmp.path().join("other");
-    let (signed, _) = engine::make_ca(
-        &spec("Old Foreign CA", &[], now() - days(800), now() - days(5)),
-        KeyType::EcdsaP256.generate().unwrap(),
-    )
+    let signed = Ca::new(&spec(
+        "Old Foreign CA",
+        &[],
+        now() - days(800),
+        now() - days(5),
+    ))
     .unwrap();
-    write_pair(&other, "old-ca", &signed);
+    write_pair(&other, "old-ca", signed.pair().unwrap());
     let old = other.join("old-ca.crt");
     let (code, doc, _) = json(&dir, &["verify", s(&old)]);
     assert_eq!(code, 1, "{doc:#}");
@@ -1951,12 +1840,14 @@ fn verify_judges_a_ca_given_as_cert() {
     assert!(!ok && why.contains("expired"), "openssl: {why}");
 
     // a valid foreign CA is a CA: nothing to report about it, and the text says what was checked
-    let (signed, _) = engine::make_ca(
-        &spec("Fresh Foreign CA", &[], now() - days(1), now() + days(100)),
-        KeyType::EcdsaP256.generate().unwrap(),
-    )
+    let signed = Ca::new(&spec(
+        "Fresh Foreign CA",
+        &[],
+        now() - days(1),
+        now() + days(100),
+    ))
     .unwrap();
-    write_pair(&other, "fresh-ca", &signed);
+    write_pair(&other, "fresh-ca", signed.pair().unwrap());
     let (code, out, _) = text(&dir, &["verify", s(&other.join("fresh-ca.crt"))]);
     assert_eq!(code, 0, "{out}");
     assert!(
@@ -1965,12 +1856,8 @@ fn verify_judges_a_ca_given_as_cert() {
     );
 
     // the trusted CA itself, expired, as CERT: one finding (the anchors' own), about ca.crt
-    let (signed, _) = engine::make_ca(
-        &spec("Old Own CA", &[], now() - days(800), now() - days(2)),
-        KeyType::EcdsaP256.generate().unwrap(),
-    )
-    .unwrap();
-    write_pair(&dir, "ca", &signed);
+    let signed = Ca::new(&spec("Old Own CA", &[], now() - days(800), now() - days(2))).unwrap();
+    write_pair(&dir, "ca", signed.pair().unwrap());
     let (code, doc, _) = json(&dir, &["verify", s(&dir.join("ca.crt"))]);
     assert_eq!(code, 1);
     assert_eq!(codes(&doc), ["ca-expired"], "{doc:#}");

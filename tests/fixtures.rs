@@ -5,9 +5,9 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
+use otelpki::KeyType;
 use otelpki::fixtures::{self, Expect, Manifest, Options, Set};
-use otelpki::key::KeyType;
-use otelpki::profile::Role;
+use otelpki::model::Role;
 use rustls::{CertificateError, Error};
 use sha2::{Digest, Sha256};
 use time::OffsetDateTime;
