@@ -1931,3 +1931,118 @@ fn verify_fix_role_without_a_usable_eku() {
         assert!(ok, "{stem}: {why}");
     }
 }
+
+/// A certificate whose extKeyUsage is malformed (an INTEGER where a KeyPurposeId belongs) is
+/// refused by verify (webpki: BadDer), not accepted for want of a purpose; openssl refuses it too
+/// (issue 15: the purpose-free chain check must still read each KeyPurposeId).
+#[test]
+fn verify_refuses_a_malformed_extended_key_usage() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("certs");
+    otelpki(&dir).arg("init").assert().success();
+    let issuer = load_ca(&dir);
+    let sp = spec(
+        "localhost",
+        &["localhost"],
+        now() - days(1),
+        now() + days(30),
+    );
+    leaf_with(&dir, "badeku", Role::Server, &issuer, &sp, |p| {
+        p.extended_key_usages = Vec::new();
+        // extKeyUsage (2.5.29.37): SEQUENCE { INTEGER 5 }
+        p.custom_extensions.push(CustomExtension::from_oid_content(
+            &[2, 5, 29, 37],
+            vec![0x30, 0x03, 0x02, 0x01, 0x05],
+        ));
+    });
+    // its twin without the deviation passes: the finding is the extension's
+    leaf(&dir, "goodtwin", Role::Server, &issuer, &sp);
+    let (code, doc, _) = json(&dir, &["verify", s(&dir.join("goodtwin.crt"))]);
+    assert_eq!(code, 0, "{doc:#}");
+    let (code, doc, err) = json(&dir, &["verify", s(&dir.join("badeku.crt"))]);
+    no_panic(&err);
+    assert_eq!(code, 1, "{doc:#}");
+    assert_eq!(codes(&doc), ["invalid-chain"], "{doc:#}");
+    let f = finding(&doc, "invalid-chain");
+    assert!(problem(f).contains("BadDer"), "{f:#}");
+    let (ok, why) = openssl_in(&dir, &["verify", "-CAfile", "ca.crt", "badeku.crt"]);
+    assert!(!ok, "openssl accepts a malformed extKeyUsage: {why}");
+    // the fix re-issues it from the profile, as a server for its name, and then it passes
+    assert!(
+        fix(f).contains("issue server --san localhost --name badeku --force"),
+        "{f:#}"
+    );
+    run_fix(f);
+    let (code, doc, _) = json(&dir, &["verify", s(&dir.join("badeku.crt"))]);
+    assert_eq!(code, 0, "{doc:#}");
+}
+
+/// verify's fix re-issues a certificate with the CA it was checked against (`--ca-cert`,
+/// `--ca-key`) only when the certificate's own directory cannot sign (no ca.crt + ca.key pair
+/// there) and that CA's key lies beside it; the fix then works (issue 15).
+#[test]
+fn verify_fix_signs_with_the_given_ca_only_where_it_must() {
+    let tmp = tempfile::tempdir().unwrap();
+    let pki = tmp.path().join("certs");
+    otelpki(&pki).arg("init").assert().success();
+    let ca = pki.join("ca.crt");
+    let ca_flags = format!(
+        "--ca-cert {} --ca-key {}",
+        ca.display(),
+        pki.join("ca.key").display()
+    );
+    // the fix for a server certificate of `dir` checked against `ca`, for a host it lacks
+    let fix_for = |dir: &Path, ca: &Path| -> Value {
+        let (code, doc, _) = json(
+            &pki,
+            &[
+                "verify",
+                s(&dir.join("server.crt")),
+                "--ca",
+                s(ca),
+                "--host",
+                "gw.example",
+            ],
+        );
+        assert_eq!(code, 1, "{doc:#}");
+        finding(&doc, "name-mismatch").clone()
+    };
+    let place = |name: &str, with: &[&str]| -> std::path::PathBuf {
+        let d = tmp.path().join(name);
+        std::fs::create_dir_all(&d).unwrap();
+        std::fs::copy(pki.join("server.crt"), d.join("server.crt")).unwrap();
+        for f in with {
+            std::fs::copy(pki.join(f), d.join(f)).unwrap();
+        }
+        d
+    };
+
+    // a directory with the CA certificate but not its key cannot sign: the fix names the CA
+    let half = place("half", &["ca.crt"]);
+    let f = fix_for(&half, &ca);
+    assert!(fix(&f).contains(&ca_flags), "{f:#}");
+    run_fix(&f);
+    let (code, doc, _) = json(
+        &pki,
+        &[
+            "verify",
+            s(&half.join("server.crt")),
+            "--host",
+            "gw.example",
+        ],
+    );
+    assert_eq!(code, 0, "the fix did not fix it: {doc:#}");
+
+    // a directory with its own CA pair signs with it: no --ca-cert
+    let own = place("own", &["ca.crt", "ca.key"]);
+    let f = fix_for(&own, &ca);
+    assert!(!fix(&f).contains("--ca-cert"), "{f:#}");
+
+    // a CA whose key is not beside it cannot sign: no --ca-cert either
+    let bare = tmp.path().join("bare");
+    std::fs::create_dir_all(&bare).unwrap();
+    std::fs::copy(&ca, bare.join("ca.crt")).unwrap();
+    let lone = place("lone", &[]);
+    let f = fix_for(&lone, &bare.join("ca.crt"));
+    assert!(!fix(&f).contains("--ca-cert"), "{f:#}");
+}
