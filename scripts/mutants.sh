@@ -41,7 +41,8 @@ modules() {
     src/key.rs) echo cli openssl fixtures ;;
     src/profile.rs) echo cli openssl fixtures ;;
     src/store.rs) echo files races cli config apply ;;
-    src/judge.rs | src/cert.rs) echo check cli ;;
+    src/judge.rs) echo check cli apply rotation ;; # apply, renew and rotate-ca judge chains too
+    src/cert.rs) echo check cli ;;
     src/engine.rs) echo cli files races fixtures apply custody ;;
     src/rotate.rs | src/renew.rs) echo rotation ;;
     src/text.rs) echo cli hostile ;;

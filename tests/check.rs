@@ -2046,3 +2046,50 @@ fn verify_fix_signs_with_the_given_ca_only_where_it_must() {
     let f = fix_for(&lone, &bare.join("ca.crt"));
     assert!(!fix(&f).contains("--ca-cert"), "{f:#}");
 }
+
+/// inspect names an Ed25519 key (256 bits) and shows a key type it does not know, Ed448, as
+/// unknown with its OID, as openssl names them (issue 15).
+#[test]
+fn inspect_names_ed25519_and_leaves_other_keys_unknown() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    for (alg, openssl_name) in [("ed25519", "ED25519"), ("ed448", "ED448")] {
+        let (ok, why) = openssl_in(
+            dir,
+            &[
+                "req",
+                "-x509",
+                "-newkey",
+                alg,
+                "-nodes",
+                "-keyout",
+                &format!("{alg}.key"),
+                "-out",
+                &format!("{alg}.crt"),
+                "-subj",
+                &format!("/CN={alg}"),
+                "-days",
+                "2",
+            ],
+        );
+        assert!(ok, "{why}");
+        let (ok, text) = openssl_in(
+            dir,
+            &["x509", "-in", &format!("{alg}.crt"), "-noout", "-text"],
+        );
+        assert!(
+            ok && text.contains(&format!("Public Key Algorithm: {openssl_name}")),
+            "{text}"
+        );
+    }
+    let (ed25519, ed448) = (dir.join("ed25519.crt"), dir.join("ed448.crt"));
+    let (code, doc, _) = json(dir, &["inspect", s(&ed25519), s(&ed448)]);
+    assert_eq!(code, 0, "{doc:#}");
+    assert_eq!(doc[0]["public_key"]["algorithm"], "Ed25519", "{doc:#}");
+    assert_eq!(doc[0]["public_key"]["bits"], 256, "{doc:#}");
+    assert_eq!(
+        doc[1]["public_key"]["algorithm"], "unknown (ed448 (1.3.101.113))",
+        "{doc:#}"
+    );
+    assert_eq!(doc[1]["public_key"]["bits"], Value::Null, "{doc:#}");
+}
