@@ -671,3 +671,54 @@ pub fn ca_findings(
     }
     Ok(findings)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine;
+    use crate::key::KeyType;
+    use crate::profile::{self, Spec};
+
+    /// A CA valid until `not_after`, as the anchors of a `ca.crt`.
+    fn anchors(not_after: OffsetDateTime) -> Anchors {
+        let spec = Spec {
+            cn: "Window CA".into(),
+            org: None,
+            sans: Vec::new(),
+            not_before: not_after - time::Duration::days(100),
+            not_after,
+            serial: profile::random_serial().unwrap(),
+            key_type: KeyType::EcdsaP256,
+        };
+        let (signed, _) = engine::make_ca(&spec, KeyType::EcdsaP256.generate().unwrap()).unwrap();
+        let der = pem::parse(signed.cert_pem.as_bytes())
+            .unwrap()
+            .into_contents();
+        Anchors {
+            path: PathBuf::from("certs/ca.crt"),
+            certs: vec![CertificateDer::from(der)],
+        }
+    }
+
+    /// "Expiring within 30 days" means before now + 30 days: a CA that ends exactly then is
+    /// not reported, one that ends a second earlier is (the leaves' rule in `check` too).
+    #[test]
+    fn a_ca_expiring_at_the_end_of_the_window_is_not_within_it() {
+        let end = OffsetDateTime::from_unix_timestamp(1_900_000_000).unwrap();
+        let ca = anchors(end);
+        let w = time::Duration::days(30);
+        let codes = |now: OffsetDateTime| -> Vec<Code> {
+            ca_findings(&ca, now, Some((w, "30d")), &[])
+                .unwrap()
+                .iter()
+                .map(|f| f.code)
+                .collect()
+        };
+        assert_eq!(codes(end - w), Vec::<Code>::new());
+        assert_eq!(
+            codes(end - w + time::Duration::seconds(1)),
+            [Code::CaExpiring]
+        );
+        assert_eq!(codes(end - w - time::Duration::days(1)), Vec::<Code>::new());
+    }
+}
