@@ -46,7 +46,7 @@ modules() {
     src/store.rs) echo 'files::' 'races::' 'cli::' 'config::' 'apply::' ;;
     # apply, renew, rotate-ca and export judge chains too (judge::chain, judge::signed_by)
     src/judge.rs) echo 'check::' 'cli::' 'apply::' "$rotation_fast" 'custody::exports_' ;;
-    src/cert.rs) echo 'check::' 'cli::' ;;
+    src/cert.rs) echo 'check::' 'cli::' 'openssl::' ;;
     src/engine.rs) echo 'cli::' 'files::' 'races::' 'fixtures::' 'apply::' 'custody::' ;;
     src/rotate.rs) echo 'rotation::(rotate_ca_|'"${rotation_fast#rotation::(}" ;;
     src/renew.rs) echo "$rotation_fast" ;;

@@ -203,7 +203,8 @@ fn rsa_key_sizes_are_what_they_say() {
 }
 
 /// `inspect` names the key type of certificates OpenSSL made (not only otelpki's): every type
-/// otelpki issues by its name, any other (Ed448, P-521, RSA-1024) by none (issue 15).
+/// otelpki issues by its name, any other (Ed448, P-521, RSA-1024) by none; Ed25519's algorithm
+/// is named (256 bits), Ed448 shown as unknown with its OID (issue 15).
 #[test]
 fn inspect_names_the_key_types_openssl_makes() {
     let tmp = tempfile::tempdir().unwrap();
@@ -250,5 +251,18 @@ fn inspect_names_the_key_types_openssl_makes() {
         let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
         let want = want.map_or(serde_json::Value::Null, |w| w.into());
         assert_eq!(doc[0]["public_key"]["key_type"], want, "{name}: {doc}");
+        // the algorithm as inspect prints it: Ed25519 by name, Ed448 as unknown with its OID
+        let (algorithm, bits) = (
+            &doc[0]["public_key"]["algorithm"],
+            &doc[0]["public_key"]["bits"],
+        );
+        match name {
+            "ed25519" => assert!(algorithm == "Ed25519" && bits == 256, "{doc}"),
+            "ed448" => assert!(
+                algorithm == "unknown (ed448 (1.3.101.113))" && bits.is_null(),
+                "{doc}"
+            ),
+            _ => {}
+        }
     }
 }
