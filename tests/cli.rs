@@ -709,6 +709,31 @@ fn bad_input_is_refused_with_a_clear_error_and_nothing_changes() {
         ],
         "expired",
     );
+    // A CA not valid yet (a clock set wrong where it was made): refused, naming the clock.
+    let later = OffsetDateTime::now_utc() + ::time::Duration::days(2);
+    let future = otelpki::fixtures::custom::Ca::new(&otelpki::fixtures::custom::Subject::new(
+        "Future CA",
+        later,
+        later + ::time::Duration::days(30),
+    ))
+    .unwrap();
+    let future = future.pair().unwrap();
+    let future_crt = write("future.crt", &future.cert_pem);
+    let future_key = write("future.key", &future.key_pem);
+    refused(
+        &out,
+        &[
+            "issue",
+            "client",
+            "--cn",
+            "a",
+            "--ca-cert",
+            &future_crt,
+            "--ca-key",
+            &future_key,
+        ],
+        "is not valid until",
+    );
 
     // A DIR that cannot be written: a path below a regular file.
     let file = tmp.path().join("plain-file");
