@@ -3,8 +3,11 @@
 # file by file; each file's mutants are judged by the tests that exercise it (the lib's unit tests
 # and the integration modules listed below), so a caught mutant costs seconds, not the whole suite.
 #
-#   scripts/mutants.sh                 every core file
-#   scripts/mutants.sh src/san.rs ...  only these
+#   scripts/mutants.sh                 the core: SAN and key types, profiles, the writer, the judge
+#   scripts/mutants.sh round2          the modules of round 2: the engine, rotation and renewal,
+#                                      CSR signing, the encrypted CA key, PKCS#12, OTLP in probe
+#   scripts/mutants.sh all             both
+#   scripts/mutants.sh src/san.rs ...  only these (any file with a test selection below)
 #
 # It mutates the working tree in place (cargo-mutants --in-place, restoring each file after its
 # mutant): commit or stash first, and do not edit the tree while it runs. Exclusions (equivalent
@@ -59,11 +62,15 @@ modules() {
     *) echo "mutants: no test selection for $1" >&2; return 1 ;;
   esac
 }
-core=(src/san.rs src/key.rs src/profile.rs src/store.rs src/engine.rs src/cert.rs src/judge.rs
-  src/text.rs src/render.rs src/read.rs src/csr.rs src/encrypt.rs src/export.rs src/rotate.rs
-  src/renew.rs src/probe/otlp.rs src/probe/diagnose.rs)
-files=("$@")
-[ ${#files[@]} -gt 0 ] || files=("${core[@]}")
+core=(src/san.rs src/key.rs src/profile.rs src/store.rs src/cert.rs src/judge.rs)
+round2=(src/engine.rs src/rotate.rs src/renew.rs src/csr.rs src/export.rs src/encrypt.rs
+  src/probe/otlp.rs)
+case "${1:-}" in
+  "") files=("${core[@]}") ;;
+  round2) files=("${round2[@]}") ;;
+  all) files=("${core[@]}" "${round2[@]}") ;;
+  *) files=("$@") ;;
+esac
 
 summary=()
 status=0
