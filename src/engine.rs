@@ -223,3 +223,38 @@ pub fn with_hint(err: anyhow::Error, hint: &str) -> anyhow::Error {
         err
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A CA is usable from its notBefore (inclusive) until its notAfter (exclusive), to the
+    /// second: `now` is given, so the edges can be tried exactly.
+    #[test]
+    fn a_ca_is_usable_from_not_before_until_not_after() {
+        let tmp = tempfile::tempdir().unwrap();
+        let start = OffsetDateTime::from_unix_timestamp(1_800_000_000).unwrap();
+        let end = start + time::Duration::days(30);
+        let spec = Spec {
+            cn: "Edge CA".into(),
+            org: None,
+            sans: Vec::new(),
+            not_before: start,
+            not_after: end,
+            serial: profile::random_serial().unwrap(),
+            key_type: KeyType::EcdsaP256,
+        };
+        let (signed, _) = make_ca(&spec, KeyType::EcdsaP256.generate().unwrap()).unwrap();
+        let (crt, key) = pair_paths(tmp.path(), "ca");
+        std::fs::write(&crt, &signed.cert_pem).unwrap();
+        std::fs::write(&key, &signed.key_pem).unwrap();
+        let load = |now: OffsetDateTime| load_ca(&crt, &key, now, &PassphraseSource::default());
+        let second = time::Duration::seconds(1);
+        let early = load(start - second).err().unwrap().to_string();
+        assert!(early.contains("is not valid until"), "{early}");
+        assert!(load(start).is_ok());
+        assert!(load(end - second).is_ok());
+        let late = load(end).err().unwrap().to_string();
+        assert!(late.contains("expired on"), "{late}");
+    }
+}

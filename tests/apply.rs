@@ -462,3 +462,32 @@ fn unreadable_files_in_the_directory() {
     let out = p.stdout(&[]);
     assert!(line(&out, "gateway").starts_with("created"), "{out}");
 }
+
+/// A pair in place that ca.crt did not sign (copied from another PKI made from the same spec:
+/// same names, its own key) is renewed, saying why; what is written then works (issue 15).
+#[test]
+fn a_pair_signed_by_another_ca_is_renewed() {
+    let p = pki(SPEC);
+    p.apply(&[]).success();
+    let other = pki(SPEC);
+    other.apply(&[]).success();
+    for ext in ["crt", "key"] {
+        let name = format!("client.{ext}");
+        std::fs::copy(other.dir.join(&name), p.dir.join(&name)).unwrap();
+    }
+    let out = p.stdout(&[]);
+    let client_line = line(&out, "client");
+    assert!(
+        client_line.starts_with("renewed")
+            && client_line.contains("not signed by the current ca.crt"),
+        "{out}"
+    );
+    assert!(out.contains("0 created, 1 renewed, 3 unchanged"), "{out}");
+    let ca = p.dir.join("ca.crt");
+    handshake(
+        client(&ca, Some((&p.dir, "client"))),
+        mtls_server(&p.dir, "gateway", &ca),
+        "localhost",
+    )
+    .expect("the renewed client chains to ca.crt");
+}
