@@ -197,15 +197,11 @@ impl Plan {
         }
     }
 
-    /// Refuses, before anything is written, a file to create that exists.
-    pub fn refuse_existing(&self) -> Result<()> {
-        store::refuse_existing(&self.create, false)
-    }
-
-    /// Publishes the plan: every file whole or not at all, made durable together. The lock
-    /// is the proof that the caller holds the DIR lock it decided under.
+    /// Publishes the plan: every file whole or not at all, made durable together; a file to
+    /// create that exists fails it with `AlreadyExists`, nothing written (`publish_batch`
+    /// checks each before its commit). The lock is the proof that the caller holds the DIR
+    /// lock it decided under.
     pub fn execute(&self, _lock: &DirLock) -> Result<()> {
-        self.refuse_existing()?;
         store::publish_batch(&self.create, &self.replace)
     }
 

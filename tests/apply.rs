@@ -491,3 +491,31 @@ fn a_pair_signed_by_another_ca_is_renewed() {
     )
     .expect("the renewed client chains to ca.crt");
 }
+
+/// A leaf asked to end exactly when its CA ends is made as asked, without a warning; one asked
+/// for a day more is cut to the CA's end, with the warning. openssl reads all three end dates
+/// as the same (issue 15).
+#[test]
+fn a_leaf_may_end_with_its_ca_but_not_after_it() {
+    let p = pki(concat!(
+        "days = 3650\n[ca]\ncn = \"OTel CA\"\ndays = 3650\n\n",
+        "[[client]]\ncn = \"same-end\"\n\n[[client]]\ncn = \"longer\"\ndays = 3651\n",
+    ));
+    let out = p.apply(&["--now", NOW]).success().get_output().clone();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(
+        stderr.matches("would outlive its CA \"OTel CA\"").count(),
+        1,
+        "{stderr}"
+    );
+    let end = |stem: &str| {
+        let (ok, text) = crate::common::openssl_in(
+            &p.dir,
+            &["x509", "-noout", "-enddate", "-in", &format!("{stem}.crt")],
+        );
+        assert!(ok, "{text}");
+        text
+    };
+    assert_eq!(end("same-end"), end("ca"));
+    assert_eq!(end("longer"), end("ca"));
+}
