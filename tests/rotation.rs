@@ -273,6 +273,48 @@ fn renew_reissues_what_is_due_with_new_keys_and_the_same_names() {
     assert_whole(&dir, &["client"], "after a failed --exec");
 }
 
+/// `renew` keeps a leaf's lifetime, rounded to whole days after taking off the minute otelpki
+/// backdates: a leaf of 30 days and 12 hours is renewed for 30 days, one of 30 days, 12 hours
+/// and 2 minutes for 31, as `openssl x509 -checkend` reads them (issue 15).
+#[test]
+fn renew_keeps_the_lifetime_in_whole_days() {
+    use otelpki::fixtures::custom::{Ca, Subject};
+    let (_tmp, dir) = pki(&[]);
+    let ca = Ca::load(&dir.join("ca.crt"), &dir.join("ca.key")).expect("the CA");
+    let start = time::OffsetDateTime::now_utc() - time::Duration::minutes(1);
+    let half_day = time::Duration::days(30) + time::Duration::hours(12);
+    for (stem, life) in [
+        ("half", half_day),
+        ("more", half_day + time::Duration::minutes(2)),
+    ] {
+        let subject = Subject::new(stem, start, start + life);
+        ca.leaf(otelpki::model::Role::Client, &subject)
+            .and_then(|pair| pair.write(&dir, stem))
+            .expect("a leaf");
+    }
+    ok(&dir, &["renew", "half", "more"]);
+    let lasts_beyond = |stem: &str, seconds: i64| {
+        let file = format!("{stem}.crt");
+        let (ok, _) = openssl_in(
+            &dir,
+            &[
+                "x509",
+                "-noout",
+                "-in",
+                &file,
+                "-checkend",
+                &seconds.to_string(),
+            ],
+        );
+        ok
+    };
+    let (day, hour) = (86_400, 3_600);
+    assert!(lasts_beyond("half", 30 * day - hour));
+    assert!(!lasts_beyond("half", 30 * day + hour));
+    assert!(lasts_beyond("more", 31 * day - hour));
+    assert!(!lasts_beyond("more", 31 * day + hour));
+}
+
 // ---------------------------------------------------------------------------------------------
 // rotate-ca
 
