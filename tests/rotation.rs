@@ -315,6 +315,83 @@ fn renew_keeps_the_lifetime_in_whole_days() {
     assert!(!lasts_beyond("more", 31 * day + hour));
 }
 
+/// A leaf signed from a CSR has no key in DIR, so `renew` cannot renew it: named, it is refused;
+/// due, it is skipped. Either way the fix is a new CSR signed as the same role and name, and
+/// that command, run with the new CSR, works (issue 15).
+#[test]
+fn renew_sends_a_leaf_signed_from_a_csr_back_to_its_host() {
+    let (tmp, dir) = pki(&[]);
+    let host = tmp.path();
+    let csr = |name: &str| {
+        let (ok, why) = openssl_in(
+            host,
+            &[
+                "req",
+                "-new",
+                "-nodes",
+                "-newkey",
+                "ec",
+                "-pkeyopt",
+                "ec_paramgen_curve:P-256",
+                "-keyout",
+                &format!("{name}.key"),
+                "-out",
+                &format!("{name}.csr"),
+                "-subj",
+                "/CN=edge.example",
+                "-addext",
+                "subjectAltName=DNS:edge.example",
+            ],
+        );
+        assert!(ok, "{why}");
+        host.join(format!("{name}.csr")).display().to_string()
+    };
+    let first = csr("edge-1");
+    ok(
+        &dir,
+        &["issue", "server", "--csr", &first, "--name", "edge"],
+    );
+    let fix = format!(
+        "otelpki --dir {} issue server --csr FILE --name edge --force",
+        dir.display()
+    );
+
+    let out = run(&dir, &["renew", "edge"]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = text(&out.stderr);
+    assert!(
+        err.contains("cannot renew `edge`") && err.contains("make a new CSR on its host"),
+        "{err}"
+    );
+    assert!(err.contains(&fix), "{err}");
+
+    // due with everything else (a window longer than any leaf's life): the others are
+    // renewed, this one skipped with the same fix, and the run fails saying so
+    let out = run(&dir, &["renew", "--within", "400d", "--json"]);
+    assert_eq!(out.status.code(), Some(2));
+    let report: serde_json::Value = serde_json::from_str(&text(&out.stdout)).expect("JSON");
+    assert_eq!(
+        report["renewed"].as_array().map(Vec::len),
+        Some(LEAVES.len()),
+        "{report:#}"
+    );
+    assert_eq!(report["skipped"][0]["name"], "edge", "{report:#}");
+    let skipped_fix = report["skipped"][0]["fix"].as_str().unwrap_or_default();
+    assert!(skipped_fix.contains(&fix), "{report:#}");
+    assert!(text(&out.stderr).contains("could not be renewed here: edge"));
+
+    let second = csr("edge-2");
+    let again: Vec<String> = fix
+        .replace("FILE", &second)
+        .split_whitespace()
+        .skip(1)
+        .map(String::from)
+        .collect();
+    let again: Vec<&str> = again.iter().map(String::as_str).collect();
+    ok(&dir, &again[2..]); // without `--dir DIR`: `ok` gives the same directory
+    assert!(verifies(&dir, "ca.crt", "edge.crt"));
+}
+
 // ---------------------------------------------------------------------------------------------
 // rotate-ca
 
