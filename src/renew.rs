@@ -424,3 +424,51 @@ pub(crate) fn exec(cmd: &str, dir: &Path, names: &[&str], json: bool) -> Result<
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::key::PrivateKey;
+
+    /// "Due within 30 days" means ending before now + 30 days: a leaf that ends exactly then
+    /// is not due, one that ends a second earlier is; an ended one is expired (the rule of
+    /// `check` and of the CA's window too).
+    #[test]
+    fn a_leaf_ending_at_the_end_of_the_window_is_not_due() {
+        let tmp = tempfile::tempdir().unwrap();
+        let start = OffsetDateTime::from_unix_timestamp(1_800_000_000).unwrap();
+        let end = start + time::Duration::days(90);
+        let spec = |cn: &str, not_after| Spec {
+            cn: cn.into(),
+            org: None,
+            sans: Vec::new(),
+            not_before: start,
+            not_after,
+            serial: profile::random_serial().unwrap(),
+            key_type: KeyType::EcdsaP256,
+        };
+        let (ca, issuer) = engine::make_ca(
+            &spec("Due CA", end + time::Duration::days(1)),
+            KeyType::EcdsaP256.generate().unwrap(),
+        )
+        .unwrap();
+        let key = KeyType::EcdsaP256.generate().unwrap();
+        let leaf = engine::make_leaf(Role::Client, &spec("app", end), &key, &issuer).unwrap();
+        let path = tmp.path().join("app.crt");
+        std::fs::write(&path, &leaf.cert_pem).unwrap();
+        std::fs::write(tmp.path().join("app.key"), key.pkcs8_pem()).unwrap();
+        let entry = Entry::from_file(&path).unwrap();
+        let signer = read::certificates_from(Path::new("ca.crt"), ca.cert_pem.as_bytes())
+            .unwrap()
+            .remove(0);
+        let within = crate::model::parse_window("30d").unwrap();
+        let due = |now: OffsetDateTime| due_reason(&entry, &signer, &within, now).unwrap();
+        assert_eq!(due(end - within.duration), None);
+        let soon = due(end - within.duration + time::Duration::seconds(1)).unwrap();
+        assert!(
+            soon.starts_with("expires on") && soon.ends_with("within 30d"),
+            "{soon}"
+        );
+        assert!(due(end).unwrap().starts_with("expired on"));
+    }
+}

@@ -392,6 +392,32 @@ fn renew_sends_a_leaf_signed_from_a_csr_back_to_its_host() {
     assert!(verifies(&dir, "ca.crt", "edge.crt"));
 }
 
+/// `renew` refuses, before anything, a directory without a CA (missing, or without ca.crt) and
+/// a CA's own names (ca, ca-next, ca-previous: a CA is replaced by a staged rotation) (issue 15).
+#[test]
+fn renew_refuses_what_it_cannot_renew() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let refused = |dir: &Path, args: &[&str], says: &str| {
+        let out = run(dir, args);
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        let err = text(&out.stderr);
+        assert!(err.contains(says), "{args:?}: {err}");
+    };
+    let empty = tmp.path().join("empty");
+    std::fs::create_dir_all(&empty).expect("a directory");
+    for dir in [empty.as_path(), &tmp.path().join("missing")] {
+        refused(dir, &["renew"], "(ca.crt missing): nothing to renew");
+    }
+    let (_pki, dir) = pki(&[]);
+    for name in ["ca", "ca-next", "ca-previous"] {
+        refused(
+            &dir,
+            &["renew", name],
+            "is the CA's: a CA is replaced by a staged rotation",
+        );
+    }
+}
+
 // ---------------------------------------------------------------------------------------------
 // rotate-ca
 
@@ -579,6 +605,34 @@ fn a_step_run_again_says_so_and_its_json_stays_json() {
         "{}",
         text(&again.stderr)
     );
+}
+
+/// `rotate-ca switch --exec CMD` runs CMD once, after the leaves were re-issued by the new CA,
+/// with OTELPKI_RENEWED naming them and OTELPKI_DIR (issue 15).
+#[test]
+fn a_step_with_exec_runs_it_once_after_the_switch() {
+    let (tmp, dir) = pki(&[]);
+    ok(&dir, &["rotate-ca", "start"]);
+    let log = tmp.path().join("exec.log");
+    let exec = format!(
+        "echo \"$OTELPKI_RENEWED|$OTELPKI_DIR\" >> {}",
+        log.display()
+    );
+    ok(&dir, &["rotate-ca", "switch", "--exec", &exec]);
+    let logged = std::fs::read_to_string(&log).expect("the hook ran");
+    assert_eq!(logged.lines().count(), 1, "{logged}");
+    let (names, logged_dir) = logged.trim_end().split_once('|').expect("two fields");
+    let mut names: Vec<&str> = names.split(' ').collect();
+    names.sort_unstable();
+    assert_eq!(names, ["client", "other", "server"]);
+    assert_eq!(logged_dir, dir.display().to_string());
+    // what the hook was told about was re-issued by the new CA, the first of ca.crt
+    let new_ca = tmp.path().join("new-ca.pem");
+    nth_cert(&dir, "ca.crt", 0, &new_ca);
+    let new_ca = new_ca.display().to_string();
+    for leaf in LEAVES {
+        assert!(verifies(&dir, &new_ca, &format!("{leaf}.crt")), "{leaf}");
+    }
 }
 
 #[test]
