@@ -690,6 +690,43 @@ fn finish_refuses_while_a_leaf_is_under_the_old_ca() {
     assert_whole(&dir, &["server", "client", "other", "legacy"], "finished");
 }
 
+/// A finish interrupted after its batch landed (ca.crt holds the new CA alone) but before it
+/// removed ca-previous.*: status says no rotation is in progress and names the interrupted
+/// finish; the next writing command completes it, removing the old pair (issue 15).
+#[test]
+fn finish_interrupted_before_removing_the_old_pair_is_completed() {
+    let (tmp, dir) = pki(&[]);
+    ok(&dir, &["rotate-ca", "start"]);
+    ok(&dir, &["rotate-ca", "switch"]);
+    let kept = tmp.path().join("kept");
+    keep_pair(&dir, "ca-previous", &kept);
+    ok(&dir, &["rotate-ca", "finish"]);
+    // the removal that did not land
+    keep_pair(&kept, "ca-previous", &dir);
+    let status = json(&dir, &["rotate-ca", "status", "--json"]);
+    assert_eq!(status["phase"], "none", "{status:#}");
+    assert_eq!(status["interrupted"], "finish", "{status:#}");
+    assert_eq!(
+        status["bundle"].as_array().map(Vec::len),
+        Some(1),
+        "{status:#}"
+    );
+    let out = run(&dir, &["rotate-ca", "finish"]);
+    assert!(out.status.success());
+    assert!(
+        text(&out.stderr).contains("completed an interrupted `rotate-ca finish`"),
+        "{}",
+        text(&out.stderr)
+    );
+    for ext in ["crt", "key"] {
+        assert!(!dir.join(format!("ca-previous.{ext}")).exists());
+    }
+    assert_eq!(
+        json(&dir, &["rotate-ca", "status", "--json"])["interrupted"],
+        serde_json::Value::Null
+    );
+}
+
 /// An encrypted CA key stays encrypted through the rotation (ca-next.key, then ca.key), with the
 /// same passphrase; without the passphrase, start and switch fail with exit 2 and write nothing.
 #[test]
