@@ -418,6 +418,25 @@ fn renew_refuses_what_it_cannot_renew() {
     }
 }
 
+/// After a renewal, `renew` reminds that no SDK re-reads its files, unless `--exec` restarts
+/// them; a dry run or a run with nothing due says nothing of it (issue 15).
+#[test]
+fn renew_reminds_to_restart_only_after_a_renewal_without_exec() {
+    let (_tmp, dir) = pki(&[]);
+    let note = "No SDK re-reads its certificate files";
+    let says = |args: &[&str]| ok(&dir, args).contains(note);
+    assert!(!says(&["renew"]), "nothing was due");
+    assert!(
+        !says(&["renew", "--within", "400d", "--dry-run"]),
+        "a dry run"
+    );
+    assert!(
+        !says(&["renew", "client", "--exec", "true"]),
+        "--exec restarts them"
+    );
+    assert!(says(&["renew", "client"]), "a renewal without --exec");
+}
+
 // ---------------------------------------------------------------------------------------------
 // rotate-ca
 
@@ -725,6 +744,26 @@ fn finish_interrupted_before_removing_the_old_pair_is_completed() {
         json(&dir, &["rotate-ca", "status", "--json"])["interrupted"],
         serde_json::Value::Null
     );
+
+    // a lone key of the old or the next CA (no step leaves one) is cleared the same way
+    for lone in ["ca-previous.key", "ca-next.key"] {
+        std::fs::copy(dir.join("ca.key"), dir.join(lone)).expect("a lone key");
+        let status = json(&dir, &["rotate-ca", "status", "--json"]);
+        assert_eq!(status["interrupted"], "finish", "{lone}: {status:#}");
+        ok(&dir, &["rotate-ca", "finish"]);
+        assert!(!dir.join(lone).exists(), "{lone} was left");
+    }
+
+    // a leftover that cannot be removed (a directory in its place) is an error, not "completed"
+    std::fs::create_dir(dir.join("ca-previous.key")).expect("a directory");
+    let out = run(&dir, &["rotate-ca", "finish"]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = text(&out.stderr);
+    assert!(
+        err.contains("cannot remove") && err.contains("ca-previous.key"),
+        "{err}"
+    );
+    assert!(!err.contains("completed"), "{err}");
 }
 
 /// An encrypted CA key stays encrypted through the rotation (ca-next.key, then ca.key), with the
