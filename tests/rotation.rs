@@ -349,7 +349,9 @@ fn renew_sends_a_leaf_signed_from_a_csr_back_to_its_host() {
     let first = csr("edge-1");
     ok(
         &dir,
-        &["issue", "server", "--csr", &first, "--name", "edge"],
+        &[
+            "issue", "server", "--csr", &first, "--name", "edge", "--days", "10",
+        ],
     );
     let fix = format!(
         "otelpki --dir {} issue server --csr FILE --name edge --force",
@@ -364,6 +366,14 @@ fn renew_sends_a_leaf_signed_from_a_csr_back_to_its_host() {
         "{err}"
     );
     assert!(err.contains(&fix), "{err}");
+
+    // due alone: skipped, not "nothing to renew"
+    let out = run(&dir, &["renew", "--within", "20d"]);
+    assert_eq!(out.status.code(), Some(2));
+    let said = text(&out.stdout);
+    assert!(said.contains("Cannot renew edge: expires on"), "{said}");
+    assert!(said.contains(&fix), "{said}");
+    assert!(!said.contains("Nothing to renew"), "{said}");
 
     // due with everything else (a window longer than any leaf's life): the others are
     // renewed, this one skipped with the same fix, and the run fails saying so
@@ -435,6 +445,16 @@ fn renew_reminds_to_restart_only_after_a_renewal_without_exec() {
         "--exec restarts them"
     );
     assert!(says(&["renew", "client"]), "a renewal without --exec");
+    // and each renewal says what it renewed, as which role; "nothing to renew" only then
+    assert!(ok(&dir, &["renew"]).contains("Nothing to renew in"));
+    for (name, role) in [("server", "server"), ("other", "client")] {
+        let said = ok(&dir, &["renew", name]);
+        assert!(
+            said.starts_with(&format!("Renewed {name} ({role}): ")),
+            "{said}"
+        );
+        assert!(!said.contains("Nothing to renew"), "{said}");
+    }
 }
 
 // ---------------------------------------------------------------------------------------------
