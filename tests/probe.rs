@@ -191,6 +191,7 @@ fn http_backend() -> (Server, Arc<Mutex<Vec<Seen>>>) {
 /// to a request that is not gRPC.
 struct GrpcBackend {
     port: u16,
+    /// `long_then_denied`: a 2000-byte message, then grpc-status 7 in the trailers.
     seen: Arc<Mutex<Vec<Seen>>>,
     stop: Arc<AtomicBool>,
     thread: Option<JoinHandle<()>>,
@@ -198,6 +199,15 @@ struct GrpcBackend {
 
 impl GrpcBackend {
     fn start() -> GrpcBackend {
+        GrpcBackend::start_with(false)
+    }
+
+    /// Answers every call with a long message (2000 bytes) and then PERMISSION_DENIED.
+    fn long_then_denied() -> GrpcBackend {
+        GrpcBackend::start_with(true)
+    }
+
+    fn start_with(long_then_denied: bool) -> GrpcBackend {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         listener.set_nonblocking(true).unwrap();
         let port = listener.local_addr().unwrap().port();
@@ -216,7 +226,7 @@ impl GrpcBackend {
                     let accepted =
                         tokio::time::timeout(Duration::from_millis(50), listener.accept()).await;
                     if let Ok(Ok((tcp, _))) = accepted {
-                        tokio::spawn(serve_grpc(tcp, record.clone()));
+                        tokio::spawn(serve_grpc(tcp, record.clone(), long_then_denied));
                     }
                 }
             });
@@ -239,13 +249,13 @@ impl Drop for GrpcBackend {
     }
 }
 
-async fn serve_grpc(tcp: tokio::net::TcpStream, seen: Arc<Mutex<Vec<Seen>>>) {
+async fn serve_grpc(tcp: tokio::net::TcpStream, seen: Arc<Mutex<Vec<Seen>>>, long: bool) {
     let Ok(mut conn) = h2::server::handshake(tcp).await else {
         return;
     };
     // The connection makes progress only while accept() is polled: each call on its own task.
     while let Some(Ok((request, respond))) = conn.accept().await {
-        tokio::spawn(answer_grpc(request, respond, seen.clone()));
+        tokio::spawn(answer_grpc(request, respond, seen.clone(), long));
     }
 }
 
@@ -253,6 +263,7 @@ async fn answer_grpc(
     request: hyper::Request<h2::RecvStream>,
     mut respond: h2::server::SendResponse<Bytes>,
     seen: Arc<Mutex<Vec<Seen>>>,
+    long: bool,
 ) {
     let path = request.uri().path().to_string();
     let content_type = request
@@ -291,9 +302,21 @@ async fn answer_grpc(
         .body(())
         .unwrap();
     if let Ok(mut send) = respond.send_response(head, false) {
-        let _ = send.send_data(Bytes::from_static(&[0, 0, 0, 0, 0]), false);
         let mut trailers = hyper::HeaderMap::new();
-        trailers.insert("grpc-status", hyper::header::HeaderValue::from_static("0"));
+        if long {
+            // one uncompressed message of 2000 bytes (0x07d0), then the refusal
+            let mut message = vec![0, 0, 0, 0x07, 0xd0];
+            message.resize(5 + 2000, 0);
+            let _ = send.send_data(Bytes::from(message), false);
+            trailers.insert("grpc-status", hyper::header::HeaderValue::from_static("7"));
+            trailers.insert(
+                "grpc-message",
+                hyper::header::HeaderValue::from_static("no%20export%20for%20you"),
+            );
+        } else {
+            let _ = send.send_data(Bytes::from_static(&[0, 0, 0, 0, 0]), false);
+            trailers.insert("grpc-status", hyper::header::HeaderValue::from_static("0"));
+        }
         let _ = send.send_trailers(trailers);
     }
 }
@@ -600,6 +623,32 @@ fn probe_explains_what_a_proxy_answers() {
         ),
         "{f:#}"
     );
+}
+
+/// The gRPC status comes in the trailers, after the answer's messages: probe reads past a long
+/// answer (2000 bytes) to find it, and names the PERMISSION_DENIED it holds (issue 15).
+#[test]
+fn probe_reads_the_grpc_status_after_a_long_answer() {
+    let (_tmp, dir) = pki();
+    let grpc = GrpcBackend::long_then_denied();
+    let block = format!(
+        "    ssl_certificate {crt};\n    ssl_certificate_key {key};\n    \
+         location / {{ grpc_pass grpc://127.0.0.1:{g}; }}",
+        crt = p(&dir.join("server.crt")),
+        key = p(&dir.join("server.key")),
+        g = grpc.port,
+    );
+    let nginx = Nginx::start("ssl http2", &block);
+    let args = ["--protocol".to_string(), "grpc".into()];
+    let (code, doc) = probe(&dir, &nginx.url(""), &args);
+    assert_eq!(code, 1, "{doc:#}\n{}", nginx.error_log());
+    assert_eq!(doc["exchange"]["grpc_status"], 7, "{doc:#}");
+    assert_eq!(
+        doc["exchange"]["grpc_message"], "no export for you",
+        "{doc:#}"
+    );
+    let f = only(&doc, "auth-required");
+    assert!(text(f, "problem").contains("PERMISSION_DENIED"), "{f:#}");
 }
 
 /// gRPC needs HTTP/2: nginx without http2 refuses ALPN h2 (a TLS alert), a TLS server that
