@@ -642,6 +642,15 @@ fn probe_reads_the_grpc_status_after_a_long_answer() {
     let args = ["--protocol".to_string(), "grpc".into()];
     let (code, doc) = probe(&dir, &nginx.url(""), &args);
     assert_eq!(code, 1, "{doc:#}\n{}", nginx.error_log());
+    let ex = &doc["exchange"];
+    assert_eq!(
+        (ex["method"].as_str(), ex["path"].as_str()),
+        (
+            Some("POST"),
+            Some("/opentelemetry.proto.collector.trace.v1.TraceService/Export")
+        ),
+        "{doc:#}"
+    );
     assert_eq!(doc["exchange"]["grpc_status"], 7, "{doc:#}");
     assert_eq!(
         doc["exchange"]["grpc_message"], "no export for you",
