@@ -2046,3 +2046,52 @@ fn verify_fix_signs_with_the_given_ca_only_where_it_must() {
     let f = fix_for(&lone, &bare.join("ca.crt"));
     assert!(!fix(&f).contains("--ca-cert"), "{f:#}");
 }
+
+/// A TLS server that takes the empty export and closes the connection without answering,
+/// politely (close_notify first) or not (the TCP connection dropped): probe says it closed
+/// without answering, not that something else failed (issue 15).
+#[test]
+fn probe_names_a_server_that_closes_without_answering() {
+    let (_tmp, dir) = init_pki(&[]);
+    let config = server_config(&dir, "server", TLS13, Auth::Off);
+    for polite in [true, false] {
+        let config = config.clone();
+        let server = Server::start(move |mut tcp| {
+            let mut conn = rustls::ServerConnection::new(config.clone()).unwrap();
+            let mut request = Vec::new();
+            for _ in 0..64 {
+                while conn.wants_write() {
+                    if conn.write_tls(&mut tcp).is_err() {
+                        return;
+                    }
+                }
+                match conn.read_tls(&mut tcp) {
+                    Ok(0) | Err(_) => return,
+                    Ok(_) => {}
+                }
+                if conn.process_new_packets().is_err() {
+                    return;
+                }
+                if !conn.is_handshaking() {
+                    let _ = conn.reader().read_to_end(&mut request);
+                    if request.windows(4).any(|w| w == b"\r\n\r\n") {
+                        break;
+                    }
+                }
+            }
+            if polite {
+                conn.send_close_notify();
+                while conn.wants_write() && conn.write_tls(&mut tcp).is_ok() {}
+            }
+            // dropped: the connection closes with the request unanswered
+        });
+        let (code, doc) = probe(&dir, &server.url("localhost"), &[]);
+        assert_eq!(code, 1, "polite {polite}: {doc:#}");
+        assert_eq!(codes(&doc), ["no-answer"], "polite {polite}: {doc:#}");
+        assert!(
+            problem(finding(&doc, "no-answer"))
+                .contains("the server closed the connection without answering the empty export"),
+            "polite {polite}: {doc:#}"
+        );
+    }
+}

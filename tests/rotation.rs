@@ -674,6 +674,30 @@ fn a_step_with_exec_runs_it_once_after_the_switch() {
     }
 }
 
+/// Each step refuses, before anything, a directory without a CA: missing, or without ca.crt
+/// (issue 15).
+#[test]
+fn a_step_in_a_directory_without_a_ca_is_refused() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let empty = tmp.path().join("empty");
+    std::fs::create_dir_all(&empty).expect("a directory");
+    for dir in [empty.clone(), tmp.path().join("missing")] {
+        for step in ["start", "switch", "finish", "status"] {
+            let out = run(&dir, &["rotate-ca", step]);
+            assert_eq!(out.status.code(), Some(2), "{step} in {}", dir.display());
+            let err = text(&out.stderr);
+            assert!(err.contains("(ca.crt missing)"), "{step}: {err}");
+        }
+        if dir == empty {
+            assert_eq!(
+                std::fs::read_dir(&dir).expect("read").count(),
+                0,
+                "nothing written"
+            );
+        }
+    }
+}
+
 #[test]
 fn finish_refuses_while_a_leaf_is_under_the_old_ca() {
     let (tmp, dir) = pki(&[]);
