@@ -2095,3 +2095,50 @@ fn probe_names_a_server_that_closes_without_answering() {
         );
     }
 }
+
+/// An HTTP/2 server (ALPN h2) that answers the empty export with a malformed frame (a
+/// SETTINGS frame of 5 bytes): probe names the failure with its causes, as hyper and h2 give
+/// them (issue 15).
+#[test]
+fn probe_names_a_broken_http2_answer_with_its_causes() {
+    let (_tmp, dir) = init_pki(&[]);
+    let mut config = (*server_config(&dir, "server", TLS13, Auth::Off)).clone();
+    config.alpn_protocols = vec![b"h2".to_vec()];
+    let config = Arc::new(config);
+    let server = Server::start(move |mut tcp| {
+        let mut conn = rustls::ServerConnection::new(config.clone()).unwrap();
+        for _ in 0..64 {
+            while conn.wants_write() {
+                if conn.write_tls(&mut tcp).is_err() {
+                    return;
+                }
+            }
+            if !conn.is_handshaking() {
+                break;
+            }
+            match conn.read_tls(&mut tcp) {
+                Ok(0) | Err(_) => return,
+                Ok(_) => {}
+            }
+            if conn.process_new_packets().is_err() {
+                return;
+            }
+        }
+        // SETTINGS (type 4) of length 5: not a multiple of 6, a FRAME_SIZE_ERROR
+        let _ = conn
+            .writer()
+            .write_all(&[0, 0, 5, 4, 0, 0, 0, 0, 0, 1, 2, 3, 4, 5]);
+        while conn.wants_write() && conn.write_tls(&mut tcp).is_ok() {}
+        let mut sink = [0u8; 4096];
+        while matches!(tcp.read(&mut sink), Ok(n) if n > 0) {}
+    });
+    let (code, doc) = probe(&dir, &server.url("localhost"), &["--protocol", "grpc"]);
+    assert_eq!(code, 1, "{doc:#}");
+    assert_eq!(codes(&doc), ["unexpected-answer"], "{doc:#}");
+    // hyper's error, then h2's cause
+    let f = finding(&doc, "unexpected-answer");
+    assert!(
+        problem(f).contains("failed: http2 error: ") && problem(f).contains("protocol error"),
+        "{f:#}"
+    );
+}
