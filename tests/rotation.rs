@@ -614,6 +614,25 @@ fn a_rotation_leaves_rsa_4096_for_ecdsa() {
     rotate("rsa-4096", Some("ecdsa-p256"));
 }
 
+/// Without --days, the next CA lives as long as the current one (whole days): 3650 days after
+/// `init`, as `openssl x509 -checkend` reads ca-next.crt (issue 15).
+#[test]
+fn a_rotation_keeps_the_ca_lifetime() {
+    let (_tmp, dir) = pki(&[]);
+    ok(&dir, &["rotate-ca", "start"]);
+    let day = 86_400i64;
+    let lasts_beyond = |seconds: i64| {
+        let arg = seconds.to_string();
+        openssl_in(
+            &dir,
+            &["x509", "-noout", "-in", "ca-next.crt", "-checkend", &arg],
+        )
+        .0
+    };
+    assert!(lasts_beyond(3649 * day));
+    assert!(!lasts_beyond(3651 * day));
+}
+
 /// `finish` refuses while a leaf chains only to the old CA, naming it and `renew NAME`; `check`
 /// reports it; `renew` (no names) re-issues it because the current CA did not sign it.
 /// A step run again finds itself done and changes nothing; with --json its stdout is still
