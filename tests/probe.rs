@@ -191,7 +191,7 @@ fn http_backend() -> (Server, Arc<Mutex<Vec<Seen>>>) {
 /// to a request that is not gRPC.
 struct GrpcBackend {
     port: u16,
-    /// `long_then_denied`: a 2000-byte message, then grpc-status 7 in the trailers.
+    /// With `long_then_denied(n)`: a message of n bytes, then grpc-status 7 in the trailers.
     seen: Arc<Mutex<Vec<Seen>>>,
     stop: Arc<AtomicBool>,
     thread: Option<JoinHandle<()>>,
@@ -199,15 +199,15 @@ struct GrpcBackend {
 
 impl GrpcBackend {
     fn start() -> GrpcBackend {
-        GrpcBackend::start_with(false)
+        GrpcBackend::start_with(0)
     }
 
-    /// Answers every call with a long message (2000 bytes) and then PERMISSION_DENIED.
-    fn long_then_denied() -> GrpcBackend {
-        GrpcBackend::start_with(true)
+    /// Answers every call with a message of `n` bytes and then PERMISSION_DENIED.
+    fn long_then_denied(n: usize) -> GrpcBackend {
+        GrpcBackend::start_with(n)
     }
 
-    fn start_with(long_then_denied: bool) -> GrpcBackend {
+    fn start_with(long_then_denied: usize) -> GrpcBackend {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         listener.set_nonblocking(true).unwrap();
         let port = listener.local_addr().unwrap().port();
@@ -249,7 +249,7 @@ impl Drop for GrpcBackend {
     }
 }
 
-async fn serve_grpc(tcp: tokio::net::TcpStream, seen: Arc<Mutex<Vec<Seen>>>, long: bool) {
+async fn serve_grpc(tcp: tokio::net::TcpStream, seen: Arc<Mutex<Vec<Seen>>>, long: usize) {
     let Ok(mut conn) = h2::server::handshake(tcp).await else {
         return;
     };
@@ -263,7 +263,7 @@ async fn answer_grpc(
     request: hyper::Request<h2::RecvStream>,
     mut respond: h2::server::SendResponse<Bytes>,
     seen: Arc<Mutex<Vec<Seen>>>,
-    long: bool,
+    long: usize,
 ) {
     let path = request.uri().path().to_string();
     let content_type = request
@@ -303,10 +303,11 @@ async fn answer_grpc(
         .unwrap();
     if let Ok(mut send) = respond.send_response(head, false) {
         let mut trailers = hyper::HeaderMap::new();
-        if long {
-            // one uncompressed message of 2000 bytes (0x07d0), then the refusal
-            let mut message = vec![0, 0, 0, 0x07, 0xd0];
-            message.resize(5 + 2000, 0);
+        if long > 0 {
+            // one uncompressed message of `long` bytes, then the refusal
+            let mut message = vec![0];
+            message.extend_from_slice(&u32::try_from(long).unwrap().to_be_bytes());
+            message.resize(5 + long, 0);
             let _ = send.send_data(Bytes::from(message), false);
             trailers.insert("grpc-status", hyper::header::HeaderValue::from_static("7"));
             trailers.insert(
@@ -630,7 +631,7 @@ fn probe_explains_what_a_proxy_answers() {
 #[test]
 fn probe_reads_the_grpc_status_after_a_long_answer() {
     let (_tmp, dir) = pki();
-    let grpc = GrpcBackend::long_then_denied();
+    let grpc = GrpcBackend::long_then_denied(2000);
     let block = format!(
         "    ssl_certificate {crt};\n    ssl_certificate_key {key};\n    \
          location / {{ grpc_pass grpc://127.0.0.1:{g}; }}",
@@ -658,6 +659,30 @@ fn probe_reads_the_grpc_status_after_a_long_answer() {
     );
     let f = only(&doc, "auth-required");
     assert!(text(f, "problem").contains("PERMISSION_DENIED"), "{f:#}");
+}
+
+/// probe reads at most 64 KiB of an answer (bounded input): trailers after a body of exactly
+/// 64 KiB are not read, so no gRPC status is known and the answer is reported as unexpected,
+/// as an endless body would be, rather than read without end (issue 15).
+#[test]
+fn probe_reads_at_most_64_kib_of_an_answer() {
+    let (_tmp, dir) = pki();
+    // 5 bytes of message header + 65531 bytes: 65536 bytes of body, then the trailers
+    let grpc = GrpcBackend::long_then_denied(65_531);
+    let block = format!(
+        "    ssl_certificate {crt};\n    ssl_certificate_key {key};\n    \
+         location / {{ grpc_pass grpc://127.0.0.1:{g}; }}",
+        crt = p(&dir.join("server.crt")),
+        key = p(&dir.join("server.key")),
+        g = grpc.port,
+    );
+    let nginx = Nginx::start("ssl http2", &block);
+    let args = ["--protocol".to_string(), "grpc".into()];
+    let (code, doc) = probe(&dir, &nginx.url(""), &args);
+    assert_eq!(code, 1, "{doc:#}\n{}", nginx.error_log());
+    assert_eq!(doc["exchange"]["status"], 200, "{doc:#}");
+    assert_eq!(doc["exchange"]["grpc_status"], Value::Null, "{doc:#}");
+    only(&doc, "unexpected-answer");
 }
 
 /// gRPC needs HTTP/2: nginx without http2 refuses ALPN h2 (a TLS alert), a TLS server that

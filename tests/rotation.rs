@@ -633,6 +633,38 @@ fn a_rotation_keeps_the_ca_lifetime() {
     assert!(!lasts_beyond(3651 * day));
 }
 
+/// A leaf of another key type than the CA's (an RSA client in an ECDSA PKI) keeps its type
+/// through a rotation; the CA's own type follows the CA (issue 15).
+#[test]
+fn a_rotation_keeps_a_leaf_of_another_key_type() {
+    let (_tmp, dir) = pki(&[]);
+    ok(
+        &dir,
+        &[
+            "issue",
+            "client",
+            "--cn",
+            "rsa-app",
+            "--name",
+            "rsa-app",
+            "--key-type",
+            "rsa-2048",
+        ],
+    );
+    const RSA: &str = "1.2.840.113549.1.1.1 ";
+    const EC: &str = "1.2.840.10045.2.1 ";
+    assert!(key_kind(&dir.join("rsa-app.crt")).starts_with(RSA));
+    ok(&dir, &["rotate-ca", "start"]);
+    ok(&dir, &["rotate-ca", "switch"]);
+    let (rsa, ec) = (
+        key_kind(&dir.join("rsa-app.crt")),
+        key_kind(&dir.join("client.crt")),
+    );
+    assert!(rsa.starts_with(RSA), "{rsa}");
+    assert!(ec.starts_with(EC), "{ec}");
+    assert!(verifies(&dir, "ca.crt", "rsa-app.crt"));
+}
+
 /// `finish` refuses while a leaf chains only to the old CA, naming it and `renew NAME`; `check`
 /// reports it; `renew` (no names) re-issues it because the current CA did not sign it.
 /// A step run again finds itself done and changes nothing; with --json its stdout is still
@@ -827,6 +859,27 @@ fn finish_interrupted_before_removing_the_old_pair_is_completed() {
         "{err}"
     );
     assert!(!err.contains("completed"), "{err}");
+}
+
+/// A leaf that neither CA signed (copied from another PKI) is not "under the old CA": finish
+/// goes ahead (issue 15).
+#[test]
+fn finish_is_not_held_back_by_a_leaf_of_another_ca() {
+    let (_tmp, dir) = pki(&[]);
+    let (_other_tmp, other) = pki(&[]);
+    for ext in ["crt", "key"] {
+        std::fs::copy(
+            other.join(format!("client.{ext}")),
+            dir.join(format!("foreign.{ext}")),
+        )
+        .expect("copy");
+    }
+    ok(&dir, &["rotate-ca", "start"]);
+    ok(&dir, &["rotate-ca", "switch"]);
+    let status = json(&dir, &["rotate-ca", "status", "--json"]);
+    assert_eq!(status["under_old_ca"], serde_json::json!([]), "{status:#}");
+    ok(&dir, &["rotate-ca", "finish"]);
+    assert_eq!(phase(&dir), "none");
 }
 
 /// An encrypted CA key stays encrypted through the rotation (ca-next.key, then ca.key), with the
