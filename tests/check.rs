@@ -2142,3 +2142,45 @@ fn probe_names_a_broken_http2_answer_with_its_causes() {
         "{f:#}"
     );
 }
+
+/// A TLS server that answers the empty export with something other than HTTP (an SSH banner):
+/// probe says the answer is not HTTP and shows its first bytes (issue 15).
+#[test]
+fn probe_names_an_answer_that_is_not_http() {
+    let (_tmp, dir) = init_pki(&[]);
+    let config = server_config(&dir, "server", TLS13, Auth::Off);
+    let server = Server::start(move |mut tcp| {
+        let mut conn = rustls::ServerConnection::new(config.clone()).unwrap();
+        let mut request = Vec::new();
+        for _ in 0..64 {
+            while conn.wants_write() {
+                if conn.write_tls(&mut tcp).is_err() {
+                    return;
+                }
+            }
+            match conn.read_tls(&mut tcp) {
+                Ok(0) | Err(_) => return,
+                Ok(_) => {}
+            }
+            if conn.process_new_packets().is_err() {
+                return;
+            }
+            if !conn.is_handshaking() {
+                let _ = conn.reader().read_to_end(&mut request);
+                if request.windows(4).any(|w| w == b"\r\n\r\n") {
+                    break;
+                }
+            }
+        }
+        let _ = conn.writer().write_all(b"SSH-2.0-OpenSSH_9.6\r\n");
+        conn.send_close_notify();
+        while conn.wants_write() && conn.write_tls(&mut tcp).is_ok() {}
+    });
+    let (code, doc) = probe(&dir, &server.url("localhost"), &[]);
+    assert_eq!(code, 1, "{doc:#}");
+    assert_eq!(codes(&doc), ["unexpected-answer"], "{doc:#}");
+    assert!(
+        problem(finding(&doc, "unexpected-answer")).contains("is not HTTP: `SSH-2.0-OpenSSH_9.6"),
+        "{doc:#}"
+    );
+}

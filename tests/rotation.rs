@@ -749,6 +749,44 @@ fn a_step_in_a_directory_without_a_ca_is_refused() {
     }
 }
 
+/// `rotate-ca status` as text: the phase in words, each CA of ca.crt in order with the signer
+/// marked, the leaves under the old CA, and the next step (issue 15).
+#[test]
+fn a_step_then_status_says_where_the_rotation_stands() {
+    let (_tmp, dir) = pki(&[]);
+    ok(&dir, &["rotate-ca", "start"]);
+    let said = ok(&dir, &["rotate-ca", "status"]);
+    let d = dir.display();
+    for line in [
+        format!("Rotation of {d}: started (the old CA signs; ca.crt = old + new)"),
+        "  ca.crt [1] \"OTel CA\" (ecdsa-p256), until ".to_string(),
+        "  ca.crt [2] \"OTel CA G2\" (ecdsa-p256), until ".to_string(),
+        "  under the old CA: client, other, server".to_string(),
+        format!("Next: otelpki --dir {d} rotate-ca switch"),
+    ] {
+        assert!(said.contains(&line), "{line}\n{said}");
+    }
+    assert!(
+        said.lines()
+            .nth(1)
+            .is_some_and(|l| l.ends_with("<- signer")),
+        "{said}"
+    );
+    ok(&dir, &["rotate-ca", "switch"]);
+    let said = ok(&dir, &["rotate-ca", "status"]);
+    assert!(
+        said.contains(&format!(
+            "Rotation of {d}: switched (the new CA signs; ca.crt = new + old)"
+        )),
+        "{said}"
+    );
+    assert!(said.contains("  ca.crt [1] \"OTel CA G2\""), "{said}");
+    assert!(
+        said.contains(&format!("Next: otelpki --dir {d} rotate-ca finish")),
+        "{said}"
+    );
+}
+
 #[test]
 fn finish_refuses_while_a_leaf_is_under_the_old_ca() {
     let (tmp, dir) = pki(&[]);
