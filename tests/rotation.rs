@@ -781,6 +781,8 @@ fn a_step_then_status_says_where_the_rotation_stands() {
         "{said}"
     );
     assert!(said.contains("  ca.crt [1] \"OTel CA G2\""), "{said}");
+    // switch re-issued every leaf: none is under the old CA, and the text does not say so
+    assert!(!said.contains("under the old CA"), "{said}");
     assert!(
         said.contains(&format!("Next: otelpki --dir {d} rotate-ca finish")),
         "{said}"
