@@ -704,7 +704,12 @@ fn strs(v: &[String]) -> Vec<&str> {
 }
 
 fn encrypted_ca(dir: &Path) {
-    ok(dir, &["init-ca", "--encrypt-key"], &[(CA_ENV, PASS)]);
+    let said = ok(dir, &["init-ca", "--encrypt-key"], &[(CA_ENV, PASS)]);
+    // it says where the passphrase came from
+    assert!(
+        said.contains(&format!("with the passphrase from {CA_ENV};")),
+        "{said}"
+    );
 }
 
 #[test]
@@ -770,6 +775,18 @@ fn the_encrypted_ca_key_is_read_by_openssl_and_signs_with_either_source() {
     let pass_file = host.join("ca.pass");
     fs::write(&pass_file, format!("{PASS}\n")).unwrap();
     let file_arg = pass_file.to_str().unwrap();
+    // a CA encrypted with the passphrase from a file says so, naming the file
+    let said = ok(
+        &host.join("from-file"),
+        &["init-ca", "--encrypt-key", "--passphrase-file", file_arg],
+        &[],
+    );
+    assert!(
+        said.contains(&format!(
+            "with the passphrase from --passphrase-file {file_arg};"
+        )),
+        "{said}"
+    );
     ok(
         &dir,
         &[
