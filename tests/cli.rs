@@ -878,3 +878,35 @@ fn messages_say_the_true_thing() {
         .assert()
         .success();
 }
+
+/// `--key-type`'s help says what each key type is and which to avoid where, on every command
+/// that makes a key (issue 15).
+#[test]
+fn key_type_help_says_what_each_type_is() {
+    for cmd in [
+        &["init"][..],
+        &["init-ca"],
+        &["issue", "server"],
+        &["issue", "client"],
+    ] {
+        let out = otelpki(Path::new("unused"))
+            .args(cmd)
+            .arg("--help")
+            .output()
+            .unwrap();
+        let help = String::from_utf8_lossy(&out.stdout);
+        for line in [
+            "- ecdsa-p256: ECDSA on P-256 with SHA-256: accepted by every OpenTelemetry SDK (the default)",
+            "- ecdsa-p384: ECDSA on P-384 with SHA-384",
+            "- ed25519:    Ed25519: not usable by the Java SDK, .NET, or gRPC-core based SDKs",
+            "- rsa-2048:   RSA 2048-bit, signatures with SHA-256",
+            "- rsa-3072:   RSA 3072-bit, signatures with SHA-256",
+            "- rsa-4096:   RSA 4096-bit, signatures with SHA-256 (slow to generate)",
+        ] {
+            assert!(
+                help.contains(line),
+                "{cmd:?} --help lacks {line:?}:\n{help}"
+            );
+        }
+    }
+}
