@@ -2047,47 +2047,57 @@ fn verify_fix_signs_with_the_given_ca_only_where_it_must() {
     assert!(!fix(&f).contains("--ca-cert"), "{f:#}");
 }
 
+/// A TLS server (rustls with `config`) that completes the handshake and reads the request (its
+/// head; over HTTP/2, the preface and a frame or more), then hands the connection to `then`.
+fn tls_after_request(
+    config: Arc<ServerConfig>,
+    then: impl Fn(rustls::ServerConnection, std::net::TcpStream) + Send + 'static,
+) -> Server {
+    let http2 = config.alpn_protocols.iter().any(|p| p == b"h2");
+    Server::start(move |mut tcp| {
+        let mut conn = rustls::ServerConnection::new(config.clone()).unwrap();
+        let mut request = Vec::new();
+        for _ in 0..64 {
+            while conn.wants_write() {
+                if conn.write_tls(&mut tcp).is_err() {
+                    return;
+                }
+            }
+            match conn.read_tls(&mut tcp) {
+                Ok(0) | Err(_) => return,
+                Ok(_) => {}
+            }
+            if conn.process_new_packets().is_err() {
+                return;
+            }
+            if !conn.is_handshaking() {
+                let _ = conn.reader().read_to_end(&mut request);
+                // the HTTP/2 preface holds a blank line too: wait for a frame after it
+                if request.windows(4).any(|w| w == b"\r\n\r\n") && (!http2 || request.len() > 40) {
+                    return then(conn, tcp);
+                }
+            }
+        }
+    })
+}
+
+/// `server`'s certificate for TLS 1.3, with ALPN h2 when `http2`.
+fn tls13_config(dir: &Path, http2: bool) -> Arc<ServerConfig> {
+    let mut config = (*server_config(dir, "server", TLS13, Auth::Off)).clone();
+    if http2 {
+        config.alpn_protocols = vec![b"h2".to_vec()];
+    }
+    Arc::new(config)
+}
+
 /// A TLS server that takes the empty export and closes the connection without answering,
-/// politely (close_notify first) or not (the TCP connection dropped): probe says it closed
-/// without answering, not that something else failed (issue 15).
+/// politely (close_notify first) or not (the TCP connection dropped), over HTTP/1.1 and
+/// HTTP/2: probe says it closed without answering, not that something else failed (issue 15).
 #[test]
 fn probe_names_a_server_that_closes_without_answering() {
     let (_tmp, dir) = init_pki(&[]);
-    let mut h2 = (*server_config(&dir, "server", TLS13, Auth::Off)).clone();
-    h2.alpn_protocols = vec![b"h2".to_vec()];
-    let h2 = Arc::new(h2);
     for (polite, http2) in [(true, false), (false, false), (true, true), (false, true)] {
-        let config = if http2 {
-            h2.clone()
-        } else {
-            server_config(&dir, "server", TLS13, Auth::Off)
-        };
-        let server = Server::start(move |mut tcp| {
-            let mut conn = rustls::ServerConnection::new(config.clone()).unwrap();
-            let mut request = Vec::new();
-            for _ in 0..64 {
-                while conn.wants_write() {
-                    if conn.write_tls(&mut tcp).is_err() {
-                        return;
-                    }
-                }
-                match conn.read_tls(&mut tcp) {
-                    Ok(0) | Err(_) => return,
-                    Ok(_) => {}
-                }
-                if conn.process_new_packets().is_err() {
-                    return;
-                }
-                if !conn.is_handshaking() {
-                    let _ = conn.reader().read_to_end(&mut request);
-                    // HTTP/1.1: the request head; HTTP/2: the preface and a frame or more
-                    if request.windows(4).any(|w| w == b"\r\n\r\n")
-                        && (!http2 || request.len() > 40)
-                    {
-                        break;
-                    }
-                }
-            }
+        let server = tls_after_request(tls13_config(&dir, http2), move |mut conn, mut tcp| {
             if polite {
                 conn.send_close_notify();
                 while conn.wants_write() && conn.write_tls(&mut tcp).is_ok() {}
@@ -2096,16 +2106,13 @@ fn probe_names_a_server_that_closes_without_answering() {
         });
         let protocol: &[&str] = if http2 { &["--protocol", "grpc"] } else { &[] };
         let (code, doc) = probe(&dir, &server.url("localhost"), protocol);
-        assert_eq!(code, 1, "polite {polite}, h2 {http2}: {doc:#}");
-        assert_eq!(
-            codes(&doc),
-            ["no-answer"],
-            "polite {polite}, h2 {http2}: {doc:#}"
-        );
+        let case = format!("polite {polite}, h2 {http2}");
+        assert_eq!(code, 1, "{case}: {doc:#}");
+        assert_eq!(codes(&doc), ["no-answer"], "{case}: {doc:#}");
         assert!(
             problem(finding(&doc, "no-answer"))
                 .contains("the server closed the connection without answering the empty export"),
-            "polite {polite}, h2 {http2}: {doc:#}"
+            "{case}: {doc:#}"
         );
     }
 }
@@ -2116,28 +2123,7 @@ fn probe_names_a_server_that_closes_without_answering() {
 #[test]
 fn probe_names_a_broken_http2_answer_with_its_causes() {
     let (_tmp, dir) = init_pki(&[]);
-    let mut config = (*server_config(&dir, "server", TLS13, Auth::Off)).clone();
-    config.alpn_protocols = vec![b"h2".to_vec()];
-    let config = Arc::new(config);
-    let server = Server::start(move |mut tcp| {
-        let mut conn = rustls::ServerConnection::new(config.clone()).unwrap();
-        for _ in 0..64 {
-            while conn.wants_write() {
-                if conn.write_tls(&mut tcp).is_err() {
-                    return;
-                }
-            }
-            if !conn.is_handshaking() {
-                break;
-            }
-            match conn.read_tls(&mut tcp) {
-                Ok(0) | Err(_) => return,
-                Ok(_) => {}
-            }
-            if conn.process_new_packets().is_err() {
-                return;
-            }
-        }
+    let server = tls_after_request(tls13_config(&dir, true), |mut conn, mut tcp| {
         // SETTINGS (type 4) of length 5: not a multiple of 6, a FRAME_SIZE_ERROR
         let _ = conn
             .writer()
@@ -2162,30 +2148,7 @@ fn probe_names_a_broken_http2_answer_with_its_causes() {
 #[test]
 fn probe_names_an_answer_that_is_not_http() {
     let (_tmp, dir) = init_pki(&[]);
-    let config = server_config(&dir, "server", TLS13, Auth::Off);
-    let server = Server::start(move |mut tcp| {
-        let mut conn = rustls::ServerConnection::new(config.clone()).unwrap();
-        let mut request = Vec::new();
-        for _ in 0..64 {
-            while conn.wants_write() {
-                if conn.write_tls(&mut tcp).is_err() {
-                    return;
-                }
-            }
-            match conn.read_tls(&mut tcp) {
-                Ok(0) | Err(_) => return,
-                Ok(_) => {}
-            }
-            if conn.process_new_packets().is_err() {
-                return;
-            }
-            if !conn.is_handshaking() {
-                let _ = conn.reader().read_to_end(&mut request);
-                if request.windows(4).any(|w| w == b"\r\n\r\n") {
-                    break;
-                }
-            }
-        }
+    let server = tls_after_request(tls13_config(&dir, false), |mut conn, mut tcp| {
         let _ = conn.writer().write_all(b"SSH-2.0-OpenSSH_9.6\r\n");
         conn.send_close_notify();
         while conn.wants_write() && conn.write_tls(&mut tcp).is_ok() {}

@@ -684,56 +684,39 @@ fn bad_input_is_refused_with_a_clear_error_and_nothing_changes() {
         assert!(!out.exists(), "a refused command created {}", out.display());
     }
 
-    // An expired CA, made with the library's own profile and an explicit clock.
-    let past = OffsetDateTime::now_utc() - ::time::Duration::days(400);
-    let old = otelpki::fixtures::custom::Ca::new(&otelpki::fixtures::custom::Subject::new(
-        "Old CA",
-        past,
-        past + ::time::Duration::days(30),
-    ))
-    .unwrap();
-    let old = old.pair().unwrap();
-    let old_crt = write("old.crt", &old.cert_pem);
-    let old_key = write("old.key", &old.key_pem);
-    refused(
-        &out,
-        &[
+    // A CA out of its validity, made with the library's own profile and an explicit clock:
+    // expired, or not valid yet (a clock set wrong where it was made).
+    let now = OffsetDateTime::now_utc();
+    for (stem, start, says) in [
+        ("old", now - ::time::Duration::days(400), "expired"),
+        (
+            "future",
+            now + ::time::Duration::days(2),
+            "is not valid until",
+        ),
+    ] {
+        use otelpki::fixtures::custom::{Ca, Subject};
+        let ca = Ca::new(&Subject::new(
+            stem,
+            start,
+            start + ::time::Duration::days(30),
+        ))
+        .unwrap();
+        let pair = ca.pair().unwrap();
+        let crt = write(&format!("{stem}.crt"), &pair.cert_pem);
+        let key = write(&format!("{stem}.key"), &pair.key_pem);
+        let args = [
             "issue",
             "client",
             "--cn",
             "a",
             "--ca-cert",
-            &old_crt,
+            &crt,
             "--ca-key",
-            &old_key,
-        ],
-        "expired",
-    );
-    // A CA not valid yet (a clock set wrong where it was made): refused, naming the clock.
-    let later = OffsetDateTime::now_utc() + ::time::Duration::days(2);
-    let future = otelpki::fixtures::custom::Ca::new(&otelpki::fixtures::custom::Subject::new(
-        "Future CA",
-        later,
-        later + ::time::Duration::days(30),
-    ))
-    .unwrap();
-    let future = future.pair().unwrap();
-    let future_crt = write("future.crt", &future.cert_pem);
-    let future_key = write("future.key", &future.key_pem);
-    refused(
-        &out,
-        &[
-            "issue",
-            "client",
-            "--cn",
-            "a",
-            "--ca-cert",
-            &future_crt,
-            "--ca-key",
-            &future_key,
-        ],
-        "is not valid until",
-    );
+            &key,
+        ];
+        refused(&out, &args, says);
+    }
 
     // A DIR that cannot be written: a path below a regular file.
     let file = tmp.path().join("plain-file");

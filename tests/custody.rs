@@ -166,7 +166,7 @@ fn snapshot(dir: &Path) -> Vec<(String, Vec<u8>)> {
 /// openssl in `dir` that must succeed; its output.
 /// A P-256 key and a CSR for it, made by openssl in `dir` with the subject `subj` and any
 /// further `openssl req` arguments (`-addext ...`).
-fn p256_csr(dir: &Path, key: &str, csr: &str, subj: &str, extra: &[&str]) -> String {
+pub(crate) fn p256_csr(dir: &Path, key: &str, csr: &str, subj: &str, extra: &[&str]) -> String {
     let mut args = vec![
         "req",
         "-new",

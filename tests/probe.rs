@@ -626,12 +626,8 @@ fn probe_explains_what_a_proxy_answers() {
     );
 }
 
-/// The gRPC status comes in the trailers, after the answer's messages: probe reads past a long
-/// answer (2000 bytes) to find it, and names the PERMISSION_DENIED it holds (issue 15).
-#[test]
-fn probe_reads_the_grpc_status_after_a_long_answer() {
-    let (_tmp, dir) = pki();
-    let grpc = GrpcBackend::long_then_denied(2000);
+/// nginx with TLS (server.crt) and HTTP/2 in front of `grpc`, by grpc_pass.
+fn grpc_proxy(dir: &Path, grpc: &GrpcBackend) -> Nginx {
     let block = format!(
         "    ssl_certificate {crt};\n    ssl_certificate_key {key};\n    \
          location / {{ grpc_pass grpc://127.0.0.1:{g}; }}",
@@ -639,7 +635,16 @@ fn probe_reads_the_grpc_status_after_a_long_answer() {
         key = p(&dir.join("server.key")),
         g = grpc.port,
     );
-    let nginx = Nginx::start("ssl http2", &block);
+    Nginx::start("ssl http2", &block)
+}
+
+/// The gRPC status comes in the trailers, after the answer's messages: probe reads past a long
+/// answer (2000 bytes) to find it, and names the PERMISSION_DENIED it holds (issue 15).
+#[test]
+fn probe_reads_the_grpc_status_after_a_long_answer() {
+    let (_tmp, dir) = pki();
+    let grpc = GrpcBackend::long_then_denied(2000);
+    let nginx = grpc_proxy(&dir, &grpc);
     let args = ["--protocol".to_string(), "grpc".into()];
     let (code, doc) = probe(&dir, &nginx.url(""), &args);
     assert_eq!(code, 1, "{doc:#}\n{}", nginx.error_log());
@@ -669,14 +674,7 @@ fn probe_reads_at_most_64_kib_of_an_answer() {
     let (_tmp, dir) = pki();
     // 5 bytes of message header + 65531 bytes: 65536 bytes of body, then the trailers
     let grpc = GrpcBackend::long_then_denied(65_531);
-    let block = format!(
-        "    ssl_certificate {crt};\n    ssl_certificate_key {key};\n    \
-         location / {{ grpc_pass grpc://127.0.0.1:{g}; }}",
-        crt = p(&dir.join("server.crt")),
-        key = p(&dir.join("server.key")),
-        g = grpc.port,
-    );
-    let nginx = Nginx::start("ssl http2", &block);
+    let nginx = grpc_proxy(&dir, &grpc);
     let args = ["--protocol".to_string(), "grpc".into()];
     let (code, doc) = probe(&dir, &nginx.url(""), &args);
     assert_eq!(code, 1, "{doc:#}\n{}", nginx.error_log());
