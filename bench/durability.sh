@@ -5,7 +5,21 @@
 # creating the same number of files (2 per certificate, 700 bytes each) with no fsync at all.
 # Prints the medians and the ratios disk/tmpfs and otelpki/floor, and where the disk run's
 # time goes (strace -c of one more run: the file creations against the one syncfs).
-# Usage: bench/durability.sh [N] [RUNS]   (default 1000 clients, 11 runs per case)
+#
+# Where a run's directory lies on the disk matters on this machine. Its disk is ext4 without a
+# journal, and there the kernel will not reuse an inode deleted in the last minute (six while its
+# inode table block is dirty): every new file's inode search steps over each such inode of its
+# block group, one buffer lookup each (fs/ext4/ialloc.c, recently_deleted). After thousands of
+# deletions in a group (a test run, an earlier benchmark, this script's own clean-up) a file
+# creation there costs about 0.3 ms instead of 0.01 ms, for any program: `perf record -g` of a
+# bare Python loop creating 2004 files puts over half of its time in recently_deleted. So by
+# default the script gives its disk directory the ext4 "top directory" attribute (chattr +T), so
+# that the kernel spreads each run's directory over block groups (Orlov) as it does directories
+# made at the root, and keeps every run's directory until the end. SAME_GROUP=1 measures the
+# other case, as the script did before: runs in one group, each deleted right after it.
+# BASE_BIN=PATH adds a fourth case to the rotation: the same apply on the disk by another build
+# (for example one made before the batch writer), and its ratio to this build.
+# Usage: [SAME_GROUP=1] [BASE_BIN=PATH] bench/durability.sh [N] [RUNS]   (default 1000 clients, 11 runs)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 N=${1:-1000}
@@ -18,6 +32,15 @@ BIN=$PWD/target/release/otelpki
 DISK=$(mktemp -d "$PWD/target/bench-durability.XXXXXX")
 SHM=$(mktemp -d /dev/shm/otelpki-durability.XXXXXX)
 trap 'rm -rf "$DISK" "$SHM"' EXIT
+SAME_GROUP=${SAME_GROUP:-0}
+if ((SAME_GROUP)); then
+  placement="one block group, each run's directory deleted after it"
+elif chattr +T "$DISK" 2>/dev/null; then
+  placement="spread over block groups (chattr +T), kept to the end"
+else
+  echo "durability: chattr +T failed on $DISK (not ext4?); run with SAME_GROUP=1" >&2
+  exit 1
+fi
 SPEC=$DISK/otelpki.toml
 {
   printf '[ca]\ncn = "OTel CA"\norg = "MyCompany"\n\n'
@@ -33,25 +56,35 @@ ours="'$BIN' --dir certs apply '$SPEC'"
 
 declare -A times
 cases=(disk tmpfs floor)
+if [ -n "${BASE_BIN:-}" ]; then
+  [ -x "$BASE_BIN" ] || { echo "durability: BASE_BIN=$BASE_BIN is not an executable" >&2; exit 1; }
+  cases+=(base)
+  theirs="'$BASE_BIN' --dir certs apply '$SPEC'"
+fi
 for ((i = 0; i < RUNS; i++)); do
   for c in "${cases[@]}"; do
-    case $c in tmpfs) base=$SHM cmd=$ours ;; disk) base=$DISK cmd=$ours ;; floor) base=$DISK cmd=$floor ;; esac
+    case $c in tmpfs) base=$SHM cmd=$ours ;; disk) base=$DISK cmd=$ours ;; floor) base=$DISK cmd=$floor ;; base) base=$DISK cmd=$theirs ;; esac
     d=$(mktemp -d "$base/run.XXXXXX")
     t0=$(date +%s%N)
     (cd "$d" && eval "$cmd") >/dev/null
     t1=$(date +%s%N)
     times[$c]+="$(((t1 - t0) / 1000)) "
-    rm -rf "$d"
+    if ((SAME_GROUP)); then rm -rf "$d"; fi
   done
 done
 median() { tr ' ' '\n' <<<"${times[$1]}" | grep . | sort -n | awk '{a[NR]=$1} END {printf "%.1f", a[int((NR+1)/2)]/1000}'; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.2f", a/b}'; }
 disk=$(median disk) tmpfs=$(median tmpfs) fl=$(median floor)
 echo "durability: CA + server + $N clients, $(nproc) cores, $RUNS runs per case, alternating"
+echo "  run directories: $placement"
 runs_ms() { tr ' ' '\n' <<<"${times[$1]}" | grep . | awk '{printf "%d ", $1/1000}'; }
 echo "  otelpki apply, disk    ${disk} ms (median; runs: $(runs_ms disk)ms)"
 echo "  otelpki apply, tmpfs   ${tmpfs} ms (median; runs: $(runs_ms tmpfs)ms)"
 echo "  floor: create $FILES files on the disk, no fsync   ${fl} ms (median; runs: $(runs_ms floor)ms)"
+if [ -n "${BASE_BIN:-}" ]; then
+  b=$(median base)
+  echo "  BASE_BIN apply, disk   ${b} ms (median; runs: $(runs_ms base)ms); this build / BASE_BIN $(ratio "$disk" "$b")"
+fi
 echo "  disk/tmpfs $(ratio "$disk" "$tmpfs") (target <= 3); otelpki on disk / floor $(ratio "$disk" "$fl")"
 if command -v strace >/dev/null; then
   d=$(mktemp -d "$DISK/run.XXXXXX")

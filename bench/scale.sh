@@ -3,8 +3,11 @@
 # `otelpki apply` run, against the article's openssl script with P-256 keys doing the same
 # (one openssl process per step, as users write it: genpkey, req, x509 per client) and, if
 # installed, certtool. Prints wall times, ms per certificate and the ratios.
-# otelpki writes durably (fsync of every file, then of the directory); openssl and certtool
-# do not fsync at all. Runs in target/ (the disk) and, if /dev/shm exists, on tmpfs.
+# otelpki writes durably (the batch's files, then one syncfs, the renames and a directory
+# fsync); openssl and certtool do not fsync at all. Runs in target/ (the disk) and, if /dev/shm
+# exists, on tmpfs. Each run's directory is kept until the end and spread over the disk's block
+# groups (chattr +T): on ext4 without a journal, creating files next to thousands deleted in the
+# last minutes is slow for every program alike (bench/durability.sh says why).
 # Usage: bench/scale.sh [N] [RUNS]   (RUNS of otelpki, median; the baselines run once)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -17,6 +20,7 @@ WORK=$(mktemp -d "$PWD/target/bench-scale.XXXXXX")
 SHM=""
 if [ -d /dev/shm ] && [ -w /dev/shm ]; then SHM=$(mktemp -d /dev/shm/otelpki-scale.XXXXXX); fi
 trap 'rm -rf "$WORK" ${SHM:+"$SHM"}' EXIT
+chattr +T "$WORK" 2>/dev/null || echo "scale: chattr +T failed (not ext4?): runs share one block group" >&2
 
 # The spec: the article's CA, its Collector server, and N applications.
 SPEC=$WORK/otelpki.toml
@@ -72,7 +76,6 @@ time_ms() {
   local d
   d=$(mktemp -d "$1/run.XXXXXX")
   timed_in "$d" "$2"
-  rm -rf "$d"
 }
 # rerun_ms DIR CMD: runs CMD in a fresh directory, then times a second run of it there.
 rerun_ms() {
@@ -80,7 +83,6 @@ rerun_ms() {
   d=$(mktemp -d "$1/run.XXXXXX")
   (cd "$d" && eval "$2") >/dev/null
   timed_in "$d" "$2"
-  rm -rf "$d"
 }
 # median_ms DIR CMD: the median of RUNS runs.
 median_ms() {
