@@ -5,7 +5,7 @@
 
 use std::io::{Read, Write};
 use std::net::TcpListener;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -52,6 +52,13 @@ fn ca(dir: &Path, stem: &str, cn: &str) -> Ca {
 /// The CA of a PKI made by `otelpki init`, loaded to sign more.
 fn load_ca(dir: &Path) -> Ca {
     Ca::load(&dir.join("ca.crt"), &dir.join("ca.key")).unwrap()
+}
+
+/// A PKI made by `otelpki init` in TMP/certs, and its CA loaded to sign more.
+fn pki_with_ca() -> (tempfile::TempDir, PathBuf, Ca) {
+    let (tmp, dir) = init_pki(&[]);
+    let issuer = load_ca(&dir);
+    (tmp, dir, issuer)
 }
 
 /// A leaf from the role's profile, changed by `tweak` (the one visible deviation).
@@ -455,10 +462,7 @@ fn verify_accepts_a_good_pki() {
 /// that each certificate is bad.
 #[test]
 fn verify_names_each_problem_and_its_fix_works() {
-    let tmp = tempfile::tempdir().unwrap();
-    let dir = tmp.path().join("certs");
-    otelpki(&dir).arg("init").assert().success();
-    let issuer = load_ca(&dir);
+    let (tmp, dir, issuer) = pki_with_ca();
     let ca_file = dir.join("ca.crt");
     let verify = |cert: &str, extra: &[&str]| {
         let path = dir.join(cert);
@@ -1081,10 +1085,7 @@ fn probe_reports_a_good_handshake() {
 /// a client certificate is rejected, under TLS 1.3 (verdict after the handshake) and 1.2.
 #[test]
 fn probe_judges_client_certificates() {
-    let tmp = tempfile::tempdir().unwrap();
-    let dir = tmp.path().join("certs");
-    otelpki(&dir).arg("init").assert().success();
-    let issuer = load_ca(&dir);
+    let (tmp, dir, issuer) = pki_with_ca();
     let foreign = ca(&tmp.path().join("foreign"), "ca", "Foreign CA");
     leaf(
         &dir,
@@ -1187,10 +1188,7 @@ fn probe_judges_client_certificates() {
 /// certificate covers or who issued it.
 #[test]
 fn probe_explains_server_certificate_failures() {
-    let tmp = tempfile::tempdir().unwrap();
-    let dir = tmp.path().join("certs");
-    otelpki(&dir).arg("init").assert().success();
-    let issuer = load_ca(&dir);
+    let (tmp, dir, issuer) = pki_with_ca();
     let foreign = ca(&tmp.path().join("foreign"), "ca", "Foreign CA");
     leaf(
         &dir,
@@ -1520,10 +1518,7 @@ fn untrusted_input_is_a_clear_error_never_a_panic() {
 /// input; an unknown critical extension is shown by inspect and refused by verify (and by openssl).
 #[test]
 fn odd_extensions() {
-    let tmp = tempfile::tempdir().unwrap();
-    let dir = tmp.path().join("certs");
-    otelpki(&dir).arg("init").assert().success();
-    let issuer = load_ca(&dir);
+    let (_tmp, dir, issuer) = pki_with_ca();
     let sp = spec(
         "localhost",
         &["localhost"],
@@ -1869,10 +1864,7 @@ fn verify_judges_a_ca_given_as_cert() {
 /// the role its names suggest: a server when it has SANs, a client when it has none (issue 15).
 #[test]
 fn verify_fix_role_without_a_usable_eku() {
-    let tmp = tempfile::tempdir().unwrap();
-    let dir = tmp.path().join("certs");
-    otelpki(&dir).arg("init").assert().success();
-    let issuer = load_ca(&dir);
+    let (_tmp, dir, issuer) = pki_with_ca();
     let expired = |cn: &str, sans: &[&str]| spec(cn, sans, now() - days(400), now() - days(3));
     let cases: [(&str, &[&str], Role, &str); 3] = [
         (
@@ -1937,10 +1929,7 @@ fn verify_fix_role_without_a_usable_eku() {
 /// (issue 15: the purpose-free chain check must still read each KeyPurposeId).
 #[test]
 fn verify_refuses_a_malformed_extended_key_usage() {
-    let tmp = tempfile::tempdir().unwrap();
-    let dir = tmp.path().join("certs");
-    otelpki(&dir).arg("init").assert().success();
-    let issuer = load_ca(&dir);
+    let (_tmp, dir, issuer) = pki_with_ca();
     let sp = spec(
         "localhost",
         &["localhost"],
