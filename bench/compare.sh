@@ -18,17 +18,14 @@ set -euo pipefail
 A=$(realpath "$1") B=$(realpath "$2") JOB=${3:-pki} PAIRS=${4:-21} N=${5:-1000}
 for bin in "$A" "$B"; do [ -x "$bin" ] || { echo "compare: $bin is not an executable" >&2; exit 2; }; done
 cd "$(dirname "$0")/.."
+. bench/common.sh
 mkdir -p target
 W=$(mktemp -d "$PWD/target/bench-compare.XXXXXX")
 trap 'rm -rf "$W"' EXIT
-chattr +T "$W" 2>/dev/null || echo "compare: chattr +T failed (not ext4?): runs share one block group" >&2
+spread_runs "$W" || true
 
 SPEC=$W/otelpki.toml
-{
-  printf '[ca]\ncn = "OTel CA"\norg = "MyCompany"\n\n'
-  printf '[[server]]\nsans = ["otel-collector.observability.svc", "localhost"]\n\n'
-  for ((i = 1; i <= N; i++)); do printf '[[client]]\ncn = "app-%d"\norg = "MyCompany"\n\n' "$i"; done
-} > "$SPEC"
+write_spec "$SPEC" "$N"
 
 case $JOB in
   pki)

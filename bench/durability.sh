@@ -22,6 +22,7 @@
 # Usage: [SAME_GROUP=1] [BASE_BIN=PATH] bench/durability.sh [N] [RUNS]   (default 1000 clients, 11 runs)
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. bench/common.sh
 N=${1:-1000}
 RUNS=${2:-11}
 [ -d /dev/shm ] && [ -w /dev/shm ] || { echo "durability: /dev/shm (tmpfs) is needed" >&2; exit 1; }
@@ -35,18 +36,14 @@ trap 'rm -rf "$DISK" "$SHM"' EXIT
 SAME_GROUP=${SAME_GROUP:-0}
 if ((SAME_GROUP)); then
   placement="one block group, each run's directory deleted after it"
-elif chattr +T "$DISK" 2>/dev/null; then
+elif spread_runs "$DISK"; then
   placement="spread over block groups (chattr +T), kept to the end"
 else
-  echo "durability: chattr +T failed on $DISK (not ext4?); run with SAME_GROUP=1" >&2
+  echo "durability: run with SAME_GROUP=1 where runs cannot be spread" >&2
   exit 1
 fi
 SPEC=$DISK/otelpki.toml
-{
-  printf '[ca]\ncn = "OTel CA"\norg = "MyCompany"\n\n'
-  printf '[[server]]\nsans = ["otel-collector.observability.svc", "localhost"]\n\n'
-  for ((i = 1; i <= N; i++)); do printf '[[client]]\ncn = "app-%d"\norg = "MyCompany"\n\n' "$i"; done
-} > "$SPEC"
+write_spec "$SPEC" "$N"
 FILES=$(((N + 2) * 2))
 floor="python3 -c 'import os
 os.mkdir(\"certs\")

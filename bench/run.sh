@@ -7,6 +7,7 @@
 # Scale:        bench/scale.sh, if present (CA + server + 1000 clients in one run).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. bench/common.sh
 RUNS=${1:-21}
 SLOW_RUNS=$(( RUNS < 5 ? RUNS : 5 ))
 
@@ -16,7 +17,7 @@ WORK=$(mktemp -d "$PWD/target/bench.XXXXXX")
 trap 'rm -rf "$WORK"' EXIT
 # Runs' directories are kept until the end and spread over the disk's block groups: see
 # bench/durability.sh for why deleting them between runs would slow the next ones down.
-chattr +T "$WORK" 2>/dev/null || echo "bench: chattr +T failed (not ext4?): runs share one block group" >&2
+spread_runs "$WORK" || true
 
 # An empty Rust binary, the start-up baseline.
 printf 'fn main() {}\n' > "$WORK/empty.rs"

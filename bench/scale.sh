@@ -11,6 +11,7 @@
 # Usage: bench/scale.sh [N] [RUNS]   (RUNS of otelpki, median; the baselines run once)
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. bench/common.sh
 N=${1:-1000}
 RUNS=${2:-3}
 
@@ -20,15 +21,11 @@ WORK=$(mktemp -d "$PWD/target/bench-scale.XXXXXX")
 SHM=""
 if [ -d /dev/shm ] && [ -w /dev/shm ]; then SHM=$(mktemp -d /dev/shm/otelpki-scale.XXXXXX); fi
 trap 'rm -rf "$WORK" ${SHM:+"$SHM"}' EXIT
-chattr +T "$WORK" 2>/dev/null || echo "scale: chattr +T failed (not ext4?): runs share one block group" >&2
+spread_runs "$WORK" || true
 
 # The spec: the article's CA, its Collector server, and N applications.
 SPEC=$WORK/otelpki.toml
-{
-  printf '[ca]\ncn = "OTel CA"\norg = "MyCompany"\n\n'
-  printf '[[server]]\nsans = ["otel-collector.observability.svc", "localhost"]\n\n'
-  for ((i = 1; i <= N; i++)); do printf '[[client]]\ncn = "app-%d"\norg = "MyCompany"\n\n' "$i"; done
-} > "$SPEC"
+write_spec "$SPEC" "$N"
 
 # The article's script with P-256 keys, extended to N clients the way a user would.
 cat > "$WORK/openssl.sh" <<'SCRIPT'

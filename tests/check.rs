@@ -1406,9 +1406,7 @@ fn probe_refuses_unusable_input() {
 
 #[test]
 fn probe_against_openssl_s_server() {
-    let tmp = tempfile::tempdir().unwrap();
-    let dir = tmp.path().join("certs");
-    otelpki(&dir).arg("init").assert().success();
+    let (tmp, dir) = init_pki(&[]);
     let mtls = S_SERVER_MTLS;
 
     // mTLS, ok.
@@ -1802,9 +1800,7 @@ fn the_finding_code_table_is_the_enum() {
 /// against (issue 15).
 #[test]
 fn verify_judges_a_ca_given_as_cert() {
-    let tmp = tempfile::tempdir().unwrap();
-    let dir = tmp.path().join("certs");
-    otelpki(&dir).arg("init").assert().success();
+    let (tmp, dir) = init_pki(&[]);
     let other = tmp.path().join("other");
     let signed = Ca::new(&spec(
         "Old Foreign CA",
@@ -1971,9 +1967,7 @@ fn verify_refuses_a_malformed_extended_key_usage() {
 /// there) and that CA's key lies beside it; the fix then works (issue 15).
 #[test]
 fn verify_fix_signs_with_the_given_ca_only_where_it_must() {
-    let tmp = tempfile::tempdir().unwrap();
-    let pki = tmp.path().join("certs");
-    otelpki(&pki).arg("init").assert().success();
+    let (tmp, pki) = init_pki(&[]);
     let ca = pki.join("ca.crt");
     let ca_flags = format!(
         "--ca-cert {} --ca-key {}",
